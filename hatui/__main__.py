@@ -1,0 +1,3 @@
+from hatui.cli import main
+
+raise SystemExit(main())
