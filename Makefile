@@ -1,0 +1,19 @@
+# Two entry points for a fresh Debian 12 machine (run as root): `make demo` and `make test`.
+APT_PACKAGES = keepalived mariadb-server mariadb-client galera-4 openssh-server openssh-client rsync \
+               iproute2 procps util-linux python3 python3-pip tmux
+PYTHON ?= python3
+
+.PHONY: deps demo test lab-down
+
+deps:
+	@bash scripts/install-deps.sh $(APT_PACKAGES)
+
+demo: deps
+	hatui lab up
+	hatui lab status
+
+test: deps
+	$(PYTHON) -m pytest -ra
+
+lab-down:
+	hatui lab down

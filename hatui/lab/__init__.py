@@ -1,0 +1,1 @@
+"""The rehearsal lab: a real keepalived + MariaDB/Galera pair, with emulated DRBD, on one machine."""

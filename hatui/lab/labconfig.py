@@ -1,0 +1,59 @@
+"""The hatui configuration that points at the lab (`hatui lab config`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hatui.lab import nodefiles
+from hatui.lab.netplan import NetPlan
+
+if TYPE_CHECKING:
+    from hatui.lab.lab import Lab
+
+TEMPLATE = """\
+# hatui configuration for the rehearsal lab (written by `hatui lab up`; see config.example.yaml)
+nodes:
+{nodes}
+vip: {vip}
+keepalived:
+  instance: VI_1
+drbd:
+  resource: r0
+  device: /dev/drbd0
+  mount_point: /mnt/drbd
+  # the lab's kernel has no DRBD: its emulator keeps the /proc/drbd text here
+  proc_file: {proc_file}
+mariadb:
+  socket: /run/mysqld/mysqld.sock
+  user: root
+  expected_cluster_size: 2
+failover_log: {log}
+web:
+  url: http://{vip}/
+  expect_text: "HA Web Service is running on node"
+poll_interval_s: 1.0
+actions:
+  maintenance_file: {maintenance}
+"""
+
+NODE = """\
+  - name: {name}
+    host: {ip}
+    port: 22
+    user: root
+    identity_file: {key}
+    known_hosts: {known_hosts}"""
+
+
+def render_config(lab: Lab, netplan: NetPlan) -> str:
+    ssh = lab.root / "ssh"
+    nodes = "\n".join(
+        NODE.format(name=n.name, ip=n.ip, key=ssh / "id_ed25519", known_hosts=ssh / "known_hosts")
+        for n in netplan.nodes
+    )
+    return TEMPLATE.format(nodes=nodes, vip=netplan.vip, proc_file=nodefiles.DRBD_PROC_FILE,
+                           log=nodefiles.NOTIFY_LOG, maintenance=nodefiles.MAINTENANCE_FILE)
+
+
+def write_config(lab: Lab, netplan: NetPlan) -> None:
+    lab.config_path().write_text(render_config(lab, netplan))

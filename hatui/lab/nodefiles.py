@@ -1,0 +1,241 @@
+"""The files each lab node sees at the standard Debian paths.
+
+The keepalived configuration, health checks and notify script reproduce the seed deployment this
+project was given (VI_1, virtual_router_id 51, priority 100/90, advert_int 1, auth PASS, chk_mysql /
+chk_galera / chk_drbd with interval 3 and weight -20, a notify script appending one line per
+transition to /var/log/keepalived_failover.log and moving DRBD and /mnt/drbd).  Two honest deviations,
+both forced by the lab and both documented in docs/lab.md:
+
+* no systemd in the lab, so chk_mysql asks the server itself (`mysqladmin ping` on the node's own
+  socket) instead of `systemctl is-active mariadb`;
+* the kernel has no DRBD, so /proc/drbd cannot exist; the emulator keeps the same text in
+  DRBD_PROC_FILE and the checks read that file instead.
+
+`--checks recommended` swaps the three checks for ones that fail over correctly (see CHECKS below).
+"""
+
+from __future__ import annotations
+
+import shlex
+import textwrap
+
+from hatui.lab.netplan import NetPlan
+
+NOTIFY_LOG = "/var/log/keepalived_failover.log"
+MAINTENANCE_FILE = "/etc/keepalived/maintenance"
+# Where the DRBD emulator keeps the text real DRBD 8.4 shows in /proc/drbd (see module docstring).
+DRBD_PROC_FILE = "/run/hatui-lab/proc_drbd"
+PATH_LINE = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+# The seed's health checks.  chk_drbd greps for the Primary role, so it fails on every healthy
+# Secondary: the standby always runs 20 points down.  Kept as they are on purpose: operators run these.
+SEED_CHECKS = {
+    "check_mysql.sh": """\
+        #!/bin/bash
+        # chk_mysql: is the MariaDB server up?  (seed: systemctl is-active --quiet mariadb)
+        {path}
+        mysqladmin --connect-timeout=2 ping >/dev/null 2>&1 || exit 1
+        exit 0
+        """,
+    "check_galera.sh": """\
+        #!/bin/bash
+        # chk_galera: is this node Synced with the cluster?
+        {path}
+        STATE=$(mysql --connect-timeout=2 -N -B -e "SHOW STATUS LIKE 'wsrep_local_state_comment'" 2>/dev/null | cut -f2)
+        [ "$STATE" = "Synced" ] || exit 1
+        exit 0
+        """,
+    "check_drbd.sh": """\
+        #!/bin/bash
+        # chk_drbd: DRBD must be Primary with an UpToDate disk.
+        {path}
+        PROC_DRBD={proc_drbd}
+        grep -q "ro:Primary" "$PROC_DRBD" || exit 1
+        grep -q "ds:UpToDate" "$PROC_DRBD" || exit 1
+        exit 0
+        """,
+}
+
+# Checks that fail over as promised: chk_drbd accepts a healthy Secondary (its disk UpToDate), and
+# chk_galera accepts any member of the Primary component.  Used with `hatui lab up --checks recommended`.
+RECOMMENDED_CHECKS = {
+    "check_mysql.sh": SEED_CHECKS["check_mysql.sh"],
+    "check_galera.sh": """\
+        #!/bin/bash
+        # chk_galera (recommended): this node belongs to the Primary component and is ready.
+        {path}
+        OUT=$(mysql --connect-timeout=2 -N -B -e "SHOW STATUS WHERE Variable_name IN ('wsrep_cluster_status','wsrep_ready')" 2>/dev/null)
+        echo "$OUT" | grep -q "^wsrep_cluster_status.Primary$" || exit 1
+        echo "$OUT" | grep -q "^wsrep_ready.ON$" || exit 1
+        exit 0
+        """,
+    "check_drbd.sh": """\
+        #!/bin/bash
+        # chk_drbd (recommended): the local disk is UpToDate, whatever the role.
+        {path}
+        PROC_DRBD={proc_drbd}
+        grep -Eq "ds:UpToDate/" "$PROC_DRBD" || exit 1
+        exit 0
+        """,
+}
+
+CHECKS = {"seed": SEED_CHECKS, "recommended": RECOMMENDED_CHECKS}
+
+NOTIFY_SH = """\
+#!/bin/bash
+# keepalived notify script (seed): keepalived appends TYPE NAME STATE PRIORITY.
+{path}
+TYPE=$1
+NAME=$2
+STATE=$3
+LOG={log}
+echo "$(date '+%Y-%m-%d %H:%M:%S') - Keepalived notification on $NAME: State changed to $STATE (Type: $TYPE)" >> "$LOG"
+case "$STATE" in
+    MASTER)
+        drbdadm primary r0 >> /var/log/keepalived_drbd.log 2>&1
+        mount /dev/drbd0 /mnt/drbd >> /var/log/keepalived_drbd.log 2>&1
+        ;;
+    BACKUP|FAULT)
+        umount /mnt/drbd >> /var/log/keepalived_drbd.log 2>&1
+        drbdadm secondary r0 >> /var/log/keepalived_drbd.log 2>&1
+        ;;
+esac
+exit 0
+"""
+
+KEEPALIVED_CONF = """\
+! keepalived for {node} (hatui lab; the seed's configuration)
+global_defs {{
+    router_id {node}
+    enable_script_security
+    script_user root
+}}
+
+vrrp_script chk_mysql {{
+    script "/etc/keepalived/check_mysql.sh"
+    interval 3
+    weight -20
+}}
+
+vrrp_script chk_galera {{
+    script "/etc/keepalived/check_galera.sh"
+    interval 3
+    weight -20
+}}
+
+vrrp_script chk_drbd {{
+    script "/etc/keepalived/check_drbd.sh"
+    interval 3
+    weight -20
+}}
+
+# Maintenance hook for graceful switchover (recommended production snippet, see config.example.yaml):
+# write a negative number (e.g. -50) into the file to lower this node's priority, 0 to clear it.
+track_file maintenance {{
+    file "{maintenance}"
+    weight 1
+    init_file 0
+}}
+
+vrrp_instance VI_1 {{
+    state {state}
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int 1
+    authentication {{
+        auth_type PASS
+        auth_pass {auth_pass}
+    }}
+    virtual_ipaddress {{
+        {vip}/{prefixlen}
+    }}
+    track_script {{
+        chk_mysql
+        chk_galera
+        chk_drbd
+    }}
+    track_file {{
+        maintenance
+    }}
+    notify /etc/keepalived/notify.sh
+}}
+"""
+
+GALERA_CNF = """\
+# Galera settings of the seed (MariaDB + galera-4, cluster my_cluster, SST rsync), hatui lab {node}
+[mysqld]
+log_error = /var/log/mysql/error.log
+bind-address = 0.0.0.0
+innodb_buffer_pool_size = 64M
+performance_schema = OFF
+
+[galera]
+wsrep_on = ON
+wsrep_provider = /usr/lib/galera/libgalera_smm.so
+wsrep_cluster_name = my_cluster
+wsrep_cluster_address = gcomm://{peers}
+wsrep_node_address = {ip}
+wsrep_node_name = {node}
+wsrep_sst_method = rsync
+wsrep_provider_options = "gcache.size=32M"
+binlog_format = row
+default_storage_engine = InnoDB
+innodb_autoinc_lock_mode = 2
+"""
+
+SSHD_CONFIG = """\
+# sshd of lab node {node}: key-only root login with the lab key
+ListenAddress {ip}
+Port 22
+HostKey {hostkey}
+PidFile /run/sshd.pid
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+AuthorizedKeysFile {authorized_keys}
+UsePAM no
+StrictModes no
+MaxSessions 64
+MaxStartups 64:30:128
+ClientAliveInterval 5
+ClientAliveCountMax 3
+Subsystem sftp internal-sftp
+"""
+
+WEB_INDEX = "HA Web Service is running on node {node}\n"
+
+
+def render_checks(variant: str, proc_drbd: str) -> dict[str, str]:
+    checks = CHECKS[variant]
+    return {
+        name: textwrap.dedent(body).format(path=PATH_LINE, proc_drbd=shlex.quote(proc_drbd))
+        for name, body in checks.items()
+    }
+
+
+def render_notify() -> str:
+    return NOTIFY_SH.format(path=PATH_LINE, log=NOTIFY_LOG)
+
+
+def render_keepalived(netplan: NetPlan, node: str, auth_pass: str) -> str:
+    primary = node == netplan.nodes[0].name
+    return KEEPALIVED_CONF.format(
+        node=node,
+        state="MASTER" if primary else "BACKUP",
+        priority=100 if primary else 90,
+        auth_pass=auth_pass,
+        vip=netplan.vip,
+        prefixlen=netplan.prefixlen,
+        maintenance=MAINTENANCE_FILE,
+    )
+
+
+def render_galera(netplan: NetPlan, node: str) -> str:
+    peers = ",".join(n.ip for n in netplan.nodes)
+    return GALERA_CNF.format(node=node, ip=netplan.node(node).ip, peers=peers)
+
+
+def render_sshd(netplan: NetPlan, node: str, hostkey: str, authorized_keys: str) -> str:
+    return SSHD_CONFIG.format(node=node, ip=netplan.node(node).ip, hostkey=hostkey, authorized_keys=authorized_keys)

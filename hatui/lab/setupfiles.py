@@ -1,0 +1,151 @@
+"""Lays out each node's files (configs, keys, datadir, DRBD emulator wiring) before anything starts."""
+
+from __future__ import annotations
+
+import json
+import pwd
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hatui.lab import nodefiles
+from hatui.lab.netplan import NetPlan
+from hatui.lab.node import BIND_MOUNTS
+
+if TYPE_CHECKING:
+    from hatui.lab.lab import Lab, LabSettings
+
+MYSQL_DIRS_OWNED = ("var-lib-mysql",)
+
+
+def _chown_mysql(path: Path) -> None:
+    user = pwd.getpwnam("mysql")
+    shutil.chown(path, user.pw_uid, user.pw_gid)
+
+
+def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)
+
+
+def ssh_material(lab: Lab, netplan: NetPlan) -> None:
+    ssh = lab.root / "ssh"
+    ssh.mkdir(parents=True, exist_ok=True)
+    ssh.chmod(0o700)
+    key = ssh / "id_ed25519"
+    if not key.exists():
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "hatui-lab", "-f", str(key)], check=True)
+    (ssh / "authorized_keys").write_text((ssh / "id_ed25519.pub").read_text())
+    known = []
+    for node in netplan.nodes:
+        hostkey = ssh / node.name / "ssh_host_ed25519_key"
+        hostkey.parent.mkdir(exist_ok=True)
+        if not hostkey.exists():
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{node.name}-host", "-f", str(hostkey)],
+                           check=True)
+        pub = (ssh / node.name / "ssh_host_ed25519_key.pub").read_text().split()
+        known.append(f"{node.ip} {pub[0]} {pub[1]}")
+    (ssh / "known_hosts").write_text("\n".join(known) + "\n")
+
+
+def mysql_template(lab: Lab) -> Path:
+    """An initialised MariaDB datadir (root via unix_socket), made once and copied to each node."""
+    template = lab.root / "cache" / "mysql-datadir"
+    if (template / "mysql").is_dir():
+        return template
+    tmp = template.with_name("mysql-datadir.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    _chown_mysql(tmp)
+    res = subprocess.run(
+        ["mariadb-install-db", "--no-defaults", "--user=mysql", f"--datadir={tmp}",
+         "--auth-root-authentication-method=socket", "--skip-test-db"],
+        capture_output=True, text=True,
+    )
+    if res.returncode != 0:
+        raise RuntimeError(f"mariadb-install-db failed: {res.stderr.strip() or res.stdout.strip()}")
+    tmp.rename(template)
+    return template
+
+
+def drbd_wiring(lab: Lab, netplan: NetPlan, settings: LabSettings) -> None:
+    drbd_state = lab.root / "drbd"
+    drbd_state.mkdir(exist_ok=True)
+    for i, node in enumerate(lab.nodes(netplan)):
+        peer = netplan.nodes[1 - i]
+        backing = drbd_state / f"disk-{node.name}"
+        backing.mkdir(exist_ok=True)
+        conf = {
+            "node": node.name, "peer": peer.name, "node_id": i, "resource": "r0", "minor": 0,
+            "device": "/dev/drbd0", "version": settings.drbd, "state_dir": str(drbd_state),
+            "backing_dir": str(backing), "peer_backing_dir": str(drbd_state / f"disk-{peer.name}"),
+            "local_addr": node.addr.ip, "peer_addr": peer.ip, "port": 7789,
+            "size_kib": settings.drbd_size_kib, "resync_rate_kib_s": settings.resync_rate_kib_s,
+            "proc_file": nodefiles.DRBD_PROC_FILE, "ping_timeout_s": 1.5, "mount_point": "/mnt/drbd",
+        }
+        conf_path = node.root / "drbdemu.json"
+        conf_path.write_text(json.dumps(conf, indent=1))
+        for tool in ("drbdadm", "drbdsetup", "mount", "umount"):
+            _write(
+                node.dir("sbin") / tool,
+                "#!/bin/sh\n# DRBD emulator of the hatui lab (this kernel has no DRBD)\n"
+                f"DRBDEMU_CONF={shlex.quote(str(conf_path))} exec {shlex.quote(sys.executable)} "
+                f"{shlex.quote(str(lab_drbdemu()))} {tool} \"$@\"\n",
+                0o755,
+            )
+
+
+def lab_drbdemu() -> Path:
+    from hatui.lab.lab import DRBDEMU
+
+    return DRBDEMU
+
+
+def prepare(lab: Lab, netplan: NetPlan, settings: LabSettings) -> None:
+    ssh_material(lab, netplan)
+    template = mysql_template(lab)
+    auth_pass = lab.auth_pass()
+    for node in lab.nodes(netplan):
+        fresh = not node.root.exists()
+        for key, _target in BIND_MOUNTS:
+            node.dir(key).mkdir(parents=True, exist_ok=True)
+        node.dir("tmp").chmod(0o1777)
+        run = node.dir("run")
+        (run / "mysqld").mkdir(exist_ok=True)
+        _chown_mysql(run / "mysqld")
+        (run / "sshd").mkdir(exist_ok=True)
+        (run / "sshd").chmod(0o755)
+        (run / "hatui-lab").mkdir(exist_ok=True)
+        (node.dir("var-log") / "mysql").mkdir(exist_ok=True)
+        _chown_mysql(node.dir("var-log") / "mysql")
+        # /etc/mysql: Debian's own tree, plus the seed's Galera settings
+        etc_mysql = node.dir("etc-mysql")
+        if fresh or not (etc_mysql / "my.cnf").exists():
+            shutil.copytree("/etc/mysql", etc_mysql, dirs_exist_ok=True, symlinks=True)
+        _write(etc_mysql / "mariadb.conf.d" / "60-galera.cnf", nodefiles.render_galera(netplan, node.name))
+        datadir = node.dir("var-lib-mysql")
+        if not (datadir / "mysql").is_dir():
+            subprocess.run(["cp", "-a", f"{template}/.", str(datadir)], check=True)
+        _chown_mysql(datadir)
+        # keepalived: the seed's configuration and scripts
+        etc_ka = node.dir("etc-keepalived")
+        _write(etc_ka / "keepalived.conf", nodefiles.render_keepalived(netplan, node.name, auth_pass), 0o640)
+        for name, body in nodefiles.render_checks(settings.checks, nodefiles.DRBD_PROC_FILE).items():
+            _write(etc_ka / name, body, 0o755)
+        _write(etc_ka / "notify.sh", nodefiles.render_notify(), 0o755)
+        _write(node.dir("var-www-html") / "index.html", nodefiles.WEB_INDEX.format(node=node.name))
+        (node.dir("var-log") / "keepalived_failover.log").touch()
+        ssh_dir = lab.root / "ssh"
+        _write(
+            node.root / "sshd_config",
+            nodefiles.render_sshd(netplan, node.name, str(ssh_dir / node.name / "ssh_host_ed25519_key"),
+                                  str(ssh_dir / "authorized_keys")),
+        )
+    drbd_wiring(lab, netplan, settings)
+    from hatui.lab.labconfig import write_config
+
+    write_config(lab, netplan)
