@@ -1,0 +1,65 @@
+"""Fixtures that start the real lab and always tear it down, even when a test fails."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.lab import helpers
+
+pytestmark = pytest.mark.lab
+
+
+def _lab_possible() -> str | None:
+    if os.geteuid() != 0:
+        return "the lab needs root"
+    for tool in ("keepalived", "mariadbd", "sshd", "ip"):
+        if not (shutil.which(tool) or os.path.exists(f"/usr/sbin/{tool}")):
+            return f"{tool} is not installed (make deps)"
+    return None
+
+
+def _down() -> None:
+    res = helpers.hatui_lab("down")
+    assert res.returncode == 0, res.stderr
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _never_leave_a_lab_behind():
+    yield
+    if os.geteuid() == 0:
+        helpers.hatui_lab("down")
+
+
+def _up(*extra: str):
+    reason = _lab_possible()
+    if reason:
+        pytest.skip(reason)
+    res = helpers.hatui_lab("up", "--subnet", helpers.SUBNET, *extra)
+    if res.returncode != 0:
+        helpers.hatui_lab("down")
+        pytest.fail(f"hatui lab up failed:\n{res.stdout}\n{res.stderr}")
+    return res
+
+
+@pytest.fixture(scope="module")
+def healthy_lab():
+    """One lab for a module of read-only tests."""
+    res = _up()
+    try:
+        yield res
+    finally:
+        _down()
+
+
+@pytest.fixture
+def fresh_lab(request):
+    """A lab of its own for a test that breaks it. Parametrize indirectly with extra `up` args."""
+    extra = getattr(request, "param", ())
+    res = _up(*extra)
+    try:
+        yield res
+    finally:
+        _down()

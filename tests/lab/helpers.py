@@ -1,0 +1,102 @@
+"""Talking to the lab from the workstation side, the way an operator would: real SSH, real HTTP."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, TypeVar
+
+LAB_DIR = Path("/var/lib/hatui-lab-test")
+SUBNET = "198.18.0.0/24"
+NODE_IP = {"node1": "198.18.0.11", "node2": "198.18.0.12"}
+VIP = "198.18.0.100"
+
+T = TypeVar("T")
+
+FACTS_SCRIPT = r"""
+echo "vip=$(ip -o -4 addr show dev eth0 | grep -c ' VIPADDR/')"
+echo "role=$(drbdadm role r0 2>/dev/null)"
+echo "cstate=$(drbdadm cstate r0 2>/dev/null)"
+echo "dstate=$(drbdadm dstate r0 2>/dev/null)"
+if mountpoint -q /mnt/drbd; then echo mounted=1; else echo mounted=0; fi
+mysql --connect-timeout=2 -N -B -e "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_size','wsrep_cluster_status','wsrep_local_state_comment','wsrep_ready')" 2>/dev/null | tr '\t' '='
+"""
+
+
+def ssh(node: str, command: str, lab_dir: Path = LAB_DIR, timeout_s: float = 15) -> subprocess.CompletedProcess[str]:
+    ssh_dir = lab_dir / "ssh"
+    argv = [
+        "ssh", "-i", str(ssh_dir / "id_ed25519"),
+        "-o", f"UserKnownHostsFile={ssh_dir / 'known_hosts'}", "-o", "StrictHostKeyChecking=yes",
+        "-o", "BatchMode=yes", "-o", "ConnectTimeout=3", "-o", "GlobalKnownHostsFile=/dev/null",
+        f"root@{NODE_IP[node]}", command,
+    ]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s)
+
+
+@dataclass
+class NodeFacts:
+    node: str
+    reachable: bool
+    vip: bool = False
+    role: str = ""
+    cstate: str = ""
+    dstate: str = ""
+    mounted: bool = False
+    galera: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def drbd_local_role(self) -> str:
+        return self.role.split("/")[0]
+
+    @property
+    def drbd_local_disk(self) -> str:
+        return self.dstate.split("/")[0]
+
+
+def facts(node: str, lab_dir: Path = LAB_DIR) -> NodeFacts:
+    try:
+        res = ssh(node, FACTS_SCRIPT.replace("VIPADDR", VIP), lab_dir, timeout_s=8)
+    except subprocess.TimeoutExpired:
+        return NodeFacts(node, reachable=False)
+    if res.returncode == 255:
+        return NodeFacts(node, reachable=False)
+    kv = dict(line.split("=", 1) for line in res.stdout.splitlines() if "=" in line)
+    galera = {k: v for k, v in kv.items() if k.startswith("wsrep_")}
+    return NodeFacts(node, True, vip=kv.get("vip") == "1", role=kv.get("role", ""), cstate=kv.get("cstate", ""),
+                     dstate=kv.get("dstate", ""), mounted=kv.get("mounted") == "1", galera=galera)
+
+
+def web() -> str | None:
+    try:
+        with urllib.request.urlopen(f"http://{VIP}/", timeout=2) as resp:
+            return resp.read().decode().strip()
+    except OSError:
+        return None
+
+
+def wait_until(what: str, probe: Callable[[], T], ok: Callable[[T], bool], timeout_s: float,
+               interval_s: float = 0.5) -> tuple[T, float]:
+    """Poll `probe` until `ok(value)`; return the value and the time it took. Fails with the last value."""
+    t0 = time.monotonic()
+    while True:
+        value = probe()
+        if ok(value):
+            return value, time.monotonic() - t0
+        if time.monotonic() - t0 > timeout_s:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}; last: {value!r}")
+        time.sleep(interval_s)
+
+
+def hatui_lab(*args: str, timeout_s: float = 180) -> subprocess.CompletedProcess[str]:
+    res = subprocess.run(["hatui", "lab", "--dir", str(LAB_DIR), *args], capture_output=True, text=True,
+                         timeout=timeout_s)
+    return res
+
+
+def failover_log(node: str) -> list[str]:
+    res = ssh(node, "cat /var/log/keepalived_failover.log")
+    return res.stdout.splitlines()
