@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
-from tests.lab import helpers
+from hatui.lab import observe as helpers
 
 pytestmark = pytest.mark.lab
+
+# The tests' own lab directory, so that they never touch an operator's lab in /var/lib/hatui-lab.
+helpers.LAB_DIR = Path("/var/lib/hatui-lab-test")
 
 
 def _lab_possible() -> str | None:

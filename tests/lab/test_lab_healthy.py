@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.lab import helpers
+from hatui.lab import observe as helpers
 
 pytestmark = pytest.mark.lab
 

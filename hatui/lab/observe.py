@@ -1,7 +1,10 @@
-"""Talking to the lab from the workstation side, the way an operator would: real SSH, real HTTP."""
+"""Observing the lab from the workstation side, the way an operator would: real SSH, real HTTP.
+
+Used by the end-to-end tests and by benchmarks/fault_matrix.py."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 import urllib.request
@@ -9,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, TypeVar
 
-LAB_DIR = Path("/var/lib/hatui-lab-test")
+LAB_DIR = Path(os.environ.get("HATUI_LAB_DIR", "/var/lib/hatui-lab"))
 SUBNET = "198.18.0.0/24"
 NODE_IP = {"node1": "198.18.0.11", "node2": "198.18.0.12"}
 VIP = "198.18.0.100"
@@ -26,8 +29,8 @@ mysql --connect-timeout=2 -N -B -e "SHOW GLOBAL STATUS WHERE Variable_name IN ('
 """
 
 
-def ssh(node: str, command: str, lab_dir: Path = LAB_DIR, timeout_s: float = 15) -> subprocess.CompletedProcess[str]:
-    ssh_dir = lab_dir / "ssh"
+def ssh(node: str, command: str, lab_dir: Path | None = None, timeout_s: float = 15) -> subprocess.CompletedProcess[str]:
+    ssh_dir = (lab_dir or LAB_DIR) / "ssh"
     argv = [
         "ssh", "-i", str(ssh_dir / "id_ed25519"),
         "-o", f"UserKnownHostsFile={ssh_dir / 'known_hosts'}", "-o", "StrictHostKeyChecking=yes",
@@ -57,7 +60,7 @@ class NodeFacts:
         return self.dstate.split("/")[0]
 
 
-def facts(node: str, lab_dir: Path = LAB_DIR) -> NodeFacts:
+def facts(node: str, lab_dir: Path | None = None) -> NodeFacts:
     try:
         res = ssh(node, FACTS_SCRIPT.replace("VIPADDR", VIP), lab_dir, timeout_s=8)
     except subprocess.TimeoutExpired:
@@ -100,3 +103,56 @@ def hatui_lab(*args: str, timeout_s: float = 180) -> subprocess.CompletedProcess
 def failover_log(node: str) -> list[str]:
     res = ssh(node, "cat /var/log/keepalived_failover.log")
     return res.stdout.splitlines()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Who holds what, as seen from the workstation side."""
+
+    vip: tuple[str, ...]
+    drbd_primary: tuple[str, ...]
+    mounted: tuple[str, ...]
+    web: str  # node named by the page through the VIP, or "none"
+    galera: tuple[tuple[str, str], ...]  # (node, "Primary/Synced" | "non-Primary/..." | "down" | "unreachable")
+    drbd_cstate: tuple[tuple[str, str], ...]
+
+    def galera_of(self, node: str) -> str:
+        return dict(self.galera)[node]
+
+    def cstate_of(self, node: str) -> str:
+        return dict(self.drbd_cstate)[node]
+
+
+def outcome() -> Outcome:
+    all_facts = [facts(n) for n in ("node1", "node2")]
+    page = web() or ""
+    galera = []
+    for f in all_facts:
+        if not f.reachable:
+            galera.append((f.node, "unreachable"))
+        elif not f.galera:
+            galera.append((f.node, "down"))
+        else:
+            galera.append((f.node, f"{f.galera.get('wsrep_cluster_status')}/{f.galera.get('wsrep_local_state_comment')}"))
+    return Outcome(
+        vip=tuple(f.node for f in all_facts if f.vip),
+        drbd_primary=tuple(f.node for f in all_facts if f.drbd_local_role == "Primary"),
+        mounted=tuple(f.node for f in all_facts if f.mounted),
+        web=page.rsplit(" ", 1)[-1] if page.startswith("HA Web Service") else "none",
+        galera=tuple(galera),
+        drbd_cstate=tuple((f.node, f.cstate if f.reachable else "unreachable") for f in all_facts),
+    )
+
+
+def stays(what: str, probe: Callable[[], T], ok: Callable[[T], bool], duration_s: float,
+          interval_s: float = 1.0) -> T:
+    """Assert `ok(probe())` holds for the whole of `duration_s` (for outcomes where nothing moves)."""
+    t0 = time.monotonic()
+    value = probe()
+    while True:
+        if not ok(value):
+            raise AssertionError(f"{what} did not hold after {time.monotonic() - t0:.1f} s: {value!r}")
+        if time.monotonic() - t0 > duration_s:
+            return value
+        time.sleep(interval_s)
+        value = probe()
