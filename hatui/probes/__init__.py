@@ -1,0 +1,78 @@
+"""What to run on a node and pure parsers of what comes back, one module per subsystem.
+
+Every parser takes text (or rows) and returns `hatui.model.Parsed`; none raises on odd input.  Every
+command is a constant or is built from a validated name with `shlex.quote`.  This module holds the
+few helpers they share."""
+
+from __future__ import annotations
+
+import math
+import re
+import shlex
+
+UINT64_MAX = 2**64 - 1  # "-1" printed as unsigned by Galera and others
+
+_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")
+_PATH_RE = re.compile(r"^/[A-Za-z0-9_./@+-]*$")
+
+
+def strip_ansi(text: str) -> str:
+    """Remove colour escapes (`ssh -t` makes drbd-utils colour its states)."""
+    return _ANSI_RE.sub("", text)
+
+
+def to_int(text: str | None) -> int | None:
+    """`"64,800"` → 64800; `"-1"` → -1; anything else → None."""
+    if text is None:
+        return None
+    text = text.strip().replace(",", "")
+    if not re.fullmatch(r"[-+]?\d+", text):
+        return None
+    return int(text)
+
+
+def to_float(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text.strip().replace(",", ""))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def to_bool(text: str | None) -> bool | None:
+    """yes/no, ON/OFF, true/false, 1/0 → bool; anything else → None."""
+    if text is None:
+        return None
+    low = text.strip().lower()
+    if low in ("yes", "on", "true", "1"):
+        return True
+    if low in ("no", "off", "false", "0"):
+        return False
+    return None
+
+
+def valid_name(name: str) -> str:
+    """A resource/instance name safe to use in a command; raises ValueError (a config error, not a
+    parse error) otherwise.  Callers still shlex.quote it."""
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ValueError(f"{name!r} is not a valid name: expected letters, digits and _.+- (max 128)")
+    return name
+
+
+def valid_path(path: str) -> str:
+    if not isinstance(path, str) or not _PATH_RE.match(path) or "/../" in f"{path}/":
+        raise ValueError(f"{path!r} is not a valid absolute path")
+    return path
+
+
+def quote(arg: str) -> str:
+    return shlex.quote(arg)
+
+
+def snippet(text: str, limit: int = 80) -> str:
+    """A short printable excerpt of odd input for an `unparsed` note."""
+    text = text.replace("\x00", "\\0")
+    return repr(text if len(text) <= limit else text[:limit] + "…")
