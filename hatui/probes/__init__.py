@@ -76,3 +76,11 @@ def snippet(text: str, limit: int = 80) -> str:
     """A short printable excerpt of odd input for an `unparsed` note."""
     text = text.replace("\x00", "\\0")
     return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def dedupe(notes: list[str]) -> tuple[str, ...]:
+    """Notes in first-seen order, repeats counted: `"x (×13)"` rather than thirteen lines."""
+    counts: dict[str, int] = {}
+    for n in notes:
+        counts[n] = counts.get(n, 0) + 1
+    return tuple(n if c == 1 else f"{n} (×{c})" for n, c in counts.items())

@@ -1,0 +1,587 @@
+"""DRBD: what to run, and parsers of /proc/drbd (8.4), `drbdadm status` (text, 9 and the 8.4 compat
+form), `drbdsetup status --json`, `drbdsetup events2`, `drbdadm role|cstate|dstate` and the stderr
+of failed actions.  Grammar: /work/shared/samples/FORMATS.md sections 1-3.
+
+This module is longer than the usual ~400 lines on purpose: the six DRBD formats share the state
+vocabulary and the 8.4 → 9 translation, and splitting them would scatter that."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from hatui.model import (
+    SYNC_STATES,
+    DrbdConnection,
+    DrbdDiskStates,
+    DrbdError,
+    DrbdErrorReason,
+    DrbdEvent,
+    DrbdPeerDevice,
+    DrbdResource,
+    DrbdRole,
+    DrbdVolume,
+    Events2Dump,
+    Parsed,
+    ProcDrbd,
+)
+from hatui.probes import dedupe, quote, snippet, strip_ansi, to_bool, to_float, to_int, valid_name
+
+# ---- commands --------------------------------------------------------------------------------------
+PROC_DRBD_COMMAND = "cat /proc/drbd"
+
+
+def status_command(resource: str) -> str:
+    """Works on DRBD 9 and, through drbd-utils 9's drbdsetup-84, on the 8.4 kernel.  Run without a tty
+    (no `ssh -t`): no colours, and `client:` is printed for diskless devices."""
+    return f"drbdadm status {quote(valid_name(resource))}"
+
+
+def status_verbose_command(resource: str) -> str:
+    return f"drbdsetup status {quote(valid_name(resource))} --verbose --statistics"
+
+
+def status_json_command(resource: str) -> str:
+    """DRBD 9 only (drbdsetup-84 has no --json)."""
+    return f"drbdsetup status {quote(valid_name(resource))} --json"
+
+
+def events2_now_command(resource: str) -> str:
+    return f"drbdsetup events2 --now --statistics --timestamps {quote(valid_name(resource))}"
+
+
+def events2_follow_command(resource: str) -> str:
+    return f"drbdsetup events2 --statistics --timestamps {quote(valid_name(resource))}"
+
+
+def role_command(resource: str) -> str:
+    return f"drbdadm role {quote(valid_name(resource))}"
+
+
+def cstate_command(resource: str) -> str:
+    return f"drbdadm cstate {quote(valid_name(resource))}"
+
+
+def dstate_command(resource: str) -> str:
+    return f"drbdadm dstate {quote(valid_name(resource))}"
+
+
+# ---- vocabulary ------------------------------------------------------------------------------------
+ROLES = frozenset({"Primary", "Secondary", "Unknown"})
+DISK_STATES = frozenset({"Diskless", "Attaching", "Detaching", "Failed", "Negotiating", "Inconsistent",
+                         "Outdated", "DUnknown", "Consistent", "UpToDate"})
+CONN_STATES_9 = frozenset({"StandAlone", "Disconnecting", "Unconnected", "Timeout", "BrokenPipe",
+                           "NetworkFailure", "ProtocolError", "TearDown", "Connecting", "Connected"})
+REPL_STATES_9 = frozenset({"Off", "Established", "Ahead", "Behind"}) | SYNC_STATES
+_CS_84_NOT_CONNECTED = frozenset({"StandAlone", "Disconnecting", "Unconnected", "Timeout", "BrokenPipe",
+                                  "NetworkFailure", "ProtocolError", "TearDown"})
+CSTATES_84 = _CS_84_NOT_CONNECTED | {"WFConnection", "WFReportParams", "Connected"} | (REPL_STATES_9 - {"Off",
+                                                                                                     "Established"})
+_PROGRESS_STATES_84 = frozenset({"SyncSource", "SyncTarget", "VerifyS", "VerifyT"})
+NO_ETA_SENTINEL = 987654321  # drbdsetup's "no progress yet" estimated-seconds-to-finish
+
+
+def translate_cs_84(cs: str) -> tuple[str, str]:
+    """8.4 cs: → (DRBD 9 connection state, replication state), as drbd-utils' drbd_conn_str9/repl_str9."""
+    if cs in _CS_84_NOT_CONNECTED:
+        return cs, "Off"
+    if cs == "WFConnection":
+        return "Connecting", "Off"
+    if cs == "WFReportParams":
+        return "Connected", "Off"
+    if cs == "Connected":
+        return "Connected", "Established"
+    return "Connected", cs
+
+
+# ---- /proc/drbd ------------------------------------------------------------------------------------
+_VERSION_RE = re.compile(r"^version:\s*(?P<v>\S+)(?:\s*\(api:(?P<api>[^/)]*)/proto:(?P<proto>[^)]*)\))?")
+_DEV_RE = re.compile(r"^\s*(?P<minor>\d+):\s+cs:(?P<cs>\S+)(?P<rest>.*)$")
+_STATE_RE = re.compile(r"^\s+ro:(?P<role>\w+)/(?P<prole>\w+)\s+ds:(?P<disk>\w+)/(?P<pdisk>\w+)"
+                       r"(?:\s(?P<proto>[ABC ])\s(?P<flags>\S*))?\s*$")
+_PROGRESS_RE = re.compile(r"^\s*\[[=>.]*\]\s*(?P<what>sync'ed|verified):\s*(?P<pct>\d+(?:\.\d+)?)%\s*"
+                          r"\((?P<left>\d+)/(?P<total>\d+)\)(?P<unit>[KM])")
+_FINISH_RE = re.compile(r"^\s*finish:\s*(?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d)\s+speed:\s*(?P<speed>[\d,]+)\s*"
+                        r"\((?:[\d,]+\s*--\s*)?(?P<avg>[\d,]+)\)(?:\s*want:\s*(?P<want>[\d,]+))?\s*K/sec"
+                        r"(?P<stalled>\s*\(stalled\))?")
+_DETAIL_RE = re.compile(r"^\s+(?:\d+% sector pos:|resync:|act_log:|blocked on activity log:)")
+_COUNTER_RE = re.compile(r"(\w+):(\S+)")
+
+
+class _ProcMinor:
+    """Accumulates the lines of one minor of /proc/drbd."""
+
+    def __init__(self, minor: int, cs: str) -> None:
+        self.minor, self.cs = minor, cs
+        self.state: re.Match[str] | None = None
+        self.counters: dict[str, str] = {}
+        self.progress: re.Match[str] | None = None
+        self.finish: re.Match[str] | None = None
+
+    def build(self) -> DrbdResource:
+        name = f"drbd{self.minor}"
+        if self.cs == "Unconfigured" or self.state is None:
+            vol = DrbdVolume(volume=0, minor=self.minor, disk_state="Diskless")
+            conn = DrbdConnection(name="peer", connection_state="StandAlone", state_84=self.cs)
+            return DrbdResource.build(name, "Secondary", "/proc/drbd", (vol,), (conn,),
+                                      unconfigured=self.cs == "Unconfigured")
+        st, c = self.state, self.counters
+        connection, replication = translate_cs_84(self.cs)
+        pct = speed = avg = want = eta = total_kib = None
+        if self.progress and self.cs in _PROGRESS_STATES_84:
+            pct = float(self.progress["pct"])
+            total_kib = int(self.progress["total"]) * (1024 if self.progress["unit"] == "M" else 1)
+        if self.finish and self.cs in _PROGRESS_STATES_84:
+            f = self.finish
+            eta = int(f["h"]) * 3600 + int(f["m"]) * 60 + int(f["s"])
+            speed, avg, want = to_int(f["speed"]), to_int(f["avg"]), to_int(f["want"])
+        pd = DrbdPeerDevice(
+            volume=0, replication_state=replication, peer_disk_state=st["pdisk"], sync_percent=pct,
+            speed_kib_s=speed, average_speed_kib_s=avg, want_kib_s=want, eta_s=eta,
+            stalled=bool(self.finish and self.finish["stalled"]), out_of_sync_kib=to_int(c.get("oos")),
+            sync_total_kib=total_kib, received_kib=to_int(c.get("nr")), sent_kib=to_int(c.get("ns")))
+        proto = (st["proto"] or "").strip() or None
+        conn = DrbdConnection(name="peer", connection_state=connection, peer_role=st["prole"],
+                              state_84=self.cs, protocol=proto, peer_devices=(pd,))
+        vol = DrbdVolume(volume=0, minor=self.minor, disk_state=st["disk"], read_kib=to_int(c.get("dr")),
+                         written_kib=to_int(c.get("dw")), io_flags=st["flags"] or None)
+        return DrbdResource.build(name, st["role"], "/proc/drbd", (vol,), (conn,))
+
+
+def parse_proc_drbd(text: str) -> Parsed[ProcDrbd]:
+    """/proc/drbd of 8.4 (and 8.3).  The DRBD 9 header-only form yields no resources and
+    `drbd9_header_only=True`: use `drbdadm status` / `drbdsetup status --json` there."""
+    notes: list[str] = []
+    version = api = proto = build = None
+    minors: list[_ProcMinor] = []
+    cur: _ProcMinor | None = None
+    transports = False
+    for lineno, line in enumerate(strip_ansi(text).splitlines(), 1):
+        if not line.strip():
+            continue
+        if m := _VERSION_RE.match(line):
+            version, api, proto = m["v"], m["api"], m["proto"]
+        elif line.startswith(("GIT-hash:", "srcversion:", "built-in")):
+            build = line.strip()
+        elif line.startswith("Transports"):
+            transports = True
+        elif m := _DEV_RE.match(line):
+            cur = _ProcMinor(int(m["minor"]), m["cs"])
+            minors.append(cur)
+            if m["rest"].strip():
+                cur.state = _STATE_RE.match(m["rest"])
+                if cur.state is None:
+                    notes.append(f"line {lineno}: minor {cur.minor}: states not understood: {snippet(line)}")
+        elif cur and line.lstrip().startswith("ns:"):
+            cur.counters = dict(_COUNTER_RE.findall(line))
+        elif cur and (m := _PROGRESS_RE.match(line)):
+            cur.progress = m
+        elif cur and (m := _FINISH_RE.match(line)):
+            cur.finish = m
+        elif cur and _DETAIL_RE.match(line):
+            pass  # proc_details>=1 extras: sector position, caches
+        else:
+            notes.append(f"line {lineno}: not understood: {snippet(line)}")
+    if version is None and not minors:
+        return Parsed(None, tuple(notes) or ("no /proc/drbd content",), text)
+    drbd9 = (version or "").startswith("9") or (transports and not minors)
+    for m_ in minors:
+        if m_.cs not in CSTATES_84 | {"Unconfigured"}:
+            notes.append(f"minor {m_.minor}: unknown connection state {m_.cs!r}")
+    value = ProcDrbd(version, api, proto, build, tuple(m_.build() for m_ in minors), drbd9_header_only=drbd9)
+    return Parsed(value, tuple(notes), text)
+
+
+# ---- drbdadm status / drbdsetup status (text) ------------------------------------------------------
+_RES_KEYS = frozenset({"node-id", "role", "suspended", "force-io-failures", "write-ordering"})
+_DEV_KEYS = frozenset({"volume", "minor", "disk", "client", "backing_dev", "quorum", "open", "size", "read",
+                       "written", "al-writes", "bm-writes", "upper-pending", "lower-pending", "al-suspended",
+                       "blocked"})
+_CONN_KEYS = frozenset({"node-id", "connection", "role", "tls", "congested", "ap-in-flight", "rs-in-flight",
+                        "local", "peer"})
+_PD_KEYS = frozenset({"volume", "replication", "peer-disk", "disk", "peer-client", "done", "resync-suspended",
+                      "received", "sent", "out-of-sync", "pending", "unacked", "dbdt1", "eta"})
+_PD_STARTERS = ("replication", "peer-disk", "disk")  # a peer device without "volume:" starts with these
+
+
+def _status_block(name: str, tokens: list[str], notes: list[str]) -> DrbdResource | None:
+    res: dict[str, str] = {}
+    devs: list[dict[str, str]] = []
+    conns: list[tuple[str, dict[str, str], list[dict[str, str]]]] = []
+    for tok in tokens:
+        if ":" not in tok:  # only connection names are bare words
+            conns.append((tok, {}, []))
+            continue
+        key, _, val = tok.partition(":")
+        if conns:
+            cname, conn, pds = conns[-1]
+            if not pds and key in _CONN_KEYS and key not in conn:
+                conn[key] = val
+            elif key in _PD_KEYS:
+                if not pds or key in pds[-1] or (key == "volume" and pds[-1]):
+                    pds.append({})
+                pds[-1][key] = val
+            else:
+                notes.append(f"{name}: connection {cname}: unexpected {snippet(tok)}")
+        elif key in _DEV_KEYS and (devs or key in ("volume", "disk")):
+            if not devs or key in devs[-1] or (key == "volume" and devs[-1]):
+                devs.append({})
+            devs[-1][key] = val
+        elif key in _RES_KEYS and not devs:
+            res[key] = val
+        else:
+            notes.append(f"{name}: unexpected {snippet(tok)}")
+    if "role" not in res:
+        notes.append(f"{name}: no role: not a status block")
+        return None
+    volumes = tuple(DrbdVolume(
+        volume=to_int(d.get("volume")) or 0, minor=to_int(d.get("minor")), disk_state=d.get("disk", "DUnknown"),
+        client=to_bool(d.get("client")), quorum=to_bool(d.get("quorum")), open=d.get("open"),
+        backing_dev=d.get("backing_dev"), size_kib=to_int(d.get("size")), read_kib=to_int(d.get("read")),
+        written_kib=to_int(d.get("written"))) for d in devs)
+    connections = []
+    for cname, c, pds in conns:
+        cstate = c.get("connection", "Connected")  # printed only when not Connected
+        peer_devices = tuple(_peer_device_from_keys(p, cstate == "Connected") for p in pds)
+        connections.append(DrbdConnection(
+            name=cname, connection_state=cstate, peer_role=c.get("role"), peer_node_id=to_int(c.get("node-id")),
+            congested=to_bool(c.get("congested")), peer_devices=peer_devices))
+    for v in (*(d.get("disk") for d in devs), *(p.get("peer-disk") for _, _, pp in conns for p in pp)):
+        if v is not None and v not in DISK_STATES:
+            notes.append(f"{name}: unknown disk state {v!r}")
+    return DrbdResource.build(name, res["role"], "status", volumes, tuple(connections), suspended=res.get("suspended"))
+
+
+def _peer_device_from_keys(p: dict[str, str], connected: bool) -> DrbdPeerDevice:
+    dbdt1 = to_float(p.get("dbdt1"))  # MiB/s
+    return DrbdPeerDevice(
+        volume=to_int(p.get("volume")) or 0,
+        replication_state=p.get("replication") or ("Established" if connected else "Off"),
+        peer_disk_state=p.get("peer-disk") or p.get("disk") or "DUnknown",  # "disk:" in old user guides
+        peer_client=to_bool(p.get("peer-client")), resync_suspended=p.get("resync-suspended"),
+        sync_percent=to_float(p.get("done")), speed_kib_s=round(dbdt1 * 1024) if dbdt1 is not None else None,
+        eta_s=to_int(p.get("eta")), out_of_sync_kib=to_int(p.get("out-of-sync")),
+        received_kib=to_int(p.get("received")), sent_kib=to_int(p.get("sent")))
+
+
+def parse_drbdadm_status(text: str) -> Parsed[tuple[DrbdResource, ...]]:
+    """`drbdadm status` / `drbdsetup status [-v] [-s]`.  Lines wrapped at 80 columns are joined: a
+    resource is everything from a line starting in column 0 to the next, split on whitespace."""
+    notes: list[str] = []
+    blocks: list[list[str]] = []
+    for line in strip_ansi(text).splitlines():
+        if not line.strip() or line.startswith("#"):  # "# No currently configured DRBD found."
+            continue
+        if line[0].isspace():
+            if blocks:
+                blocks[-1].extend(line.split())
+            else:
+                notes.append(f"indented line before any resource: {snippet(line)}")
+        else:
+            blocks.append(line.split())
+    resources = []
+    for tokens in blocks:
+        name = tokens[0]
+        if name.endswith(":") or "=" in name or (len(tokens) > 1 and ":" not in tokens[1]):
+            notes.append(f"not a resource line: {snippet(' '.join(tokens))}")
+            continue
+        if (r := _status_block(name, tokens[1:], notes)) is not None:
+            resources.append(r)
+    if not resources and notes:
+        return Parsed(None, tuple(notes), text)
+    return Parsed(tuple(resources), tuple(notes), text)
+
+
+# ---- drbdsetup status --json -----------------------------------------------------------------------
+def _j(d: dict[str, Any], key: str, kind: type) -> Any:
+    v = d.get(key)
+    if kind is int and isinstance(v, bool):
+        return None
+    if kind is float and isinstance(v, int | float) and not isinstance(v, bool):
+        return float(v)
+    return v if isinstance(v, kind) else None
+
+
+def _json_peer_device(p: dict[str, Any]) -> DrbdPeerDevice:
+    repl = _j(p, "replication-state", str) or "Off"
+    pct = _j(p, "percent-resync-done", float)
+    if pct is None and repl in SYNC_STATES:
+        pct = _j(p, "percent-in-sync", float)
+    speed, want, eta = _j(p, "db1/dt1 [MiB/s]", float), _j(p, "want", float), _j(p, "estimated-seconds-to-finish", int)
+    return DrbdPeerDevice(
+        volume=_j(p, "volume", int) or 0, replication_state=repl,
+        peer_disk_state=_j(p, "peer-disk-state", str) or "DUnknown", peer_client=_j(p, "peer-client", bool),
+        resync_suspended=_j(p, "resync-suspended", str), sync_percent=pct,
+        speed_kib_s=round(speed * 1024) if speed is not None else None,
+        want_kib_s=round(want * 1024) if want else None,
+        eta_s=eta if eta is not None and eta != NO_ETA_SENTINEL else None,
+        out_of_sync_kib=_j(p, "out-of-sync", int), received_kib=_j(p, "received", int), sent_kib=_j(p, "sent", int))
+
+
+def parse_drbdsetup_status_json(text: str) -> Parsed[tuple[DrbdResource, ...]]:
+    """`drbdsetup status --json` (DRBD 9): an array of resources; sizes in KiB."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        return Parsed(None, (f"not JSON: {exc}",), text)
+    if not isinstance(data, list):
+        return Parsed(None, (f"expected a JSON array, got {type(data).__name__}",), text)
+    notes: list[str] = []
+    resources = []
+    for i, r in enumerate(data):
+        if not isinstance(r, dict) or not isinstance(r.get("name"), str):
+            notes.append(f"item {i}: not a resource object")
+            continue
+        vols = tuple(DrbdVolume(
+            volume=_j(d, "volume", int) or 0, minor=_j(d, "minor", int), disk_state=_j(d, "disk-state", str) or "DUnknown",
+            client=_j(d, "client", bool), quorum=_j(d, "quorum", bool),
+            open=(None if d.get("open") is None else str(d["open"]).lower()),
+            size_kib=_j(d, "size", int), read_kib=_j(d, "read", int), written_kib=_j(d, "written", int),
+        ) for d in r.get("devices") or [] if isinstance(d, dict))
+        conns = tuple(DrbdConnection(
+            name=_j(c, "name", str) or "?", connection_state=_j(c, "connection-state", str) or "Unknown",
+            peer_role=_j(c, "peer-role", str), peer_node_id=_j(c, "peer-node-id", int),
+            congested=_j(c, "congested", bool),
+            peer_devices=tuple(_json_peer_device(p) for p in c.get("peer_devices") or [] if isinstance(p, dict)),
+        ) for c in r.get("connections") or [] if isinstance(c, dict))
+        susp = r.get("suspended")
+        resources.append(DrbdResource.build(
+            r["name"], _j(r, "role", str) or "Unknown", "status-json", vols, conns,
+            suspended=("yes" if susp else "no") if isinstance(susp, bool) else None))
+    return Parsed(tuple(resources), tuple(notes), text)
+
+
+# ---- drbdsetup events2 -----------------------------------------------------------------------------
+EVENT_ACTIONS = frozenset({"exists", "create", "change", "destroy", "call", "response", "rename"})
+EVENT_OBJECTS = frozenset({"resource", "device", "connection", "peer-device", "path", "helper", "-"})
+_TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+
+
+def _event_lines(text: str) -> list[str]:
+    """Real events2 output is one line per event; user guides break long ones with indented
+    continuations, which are joined back here."""
+    out: list[str] = []
+    for line in strip_ansi(text).splitlines():
+        if line[:1].isspace() and line.strip() and out:
+            out[-1] += " " + line.strip()
+        elif line.strip():
+            out.append(line.strip())
+    return out
+
+
+def parse_event_line(line: str) -> Parsed[DrbdEvent]:
+    tokens = line.split()
+    ts: datetime | None = None
+    notes: list[str] = []
+    if len(tokens) >= 2 and tokens[0] not in EVENT_ACTIONS and tokens[1] in EVENT_ACTIONS:
+        stamp = tokens.pop(0)
+        if _TS_RE.match(stamp):
+            try:
+                ts = datetime.fromisoformat(stamp)
+            except ValueError:
+                notes.append(f"timestamp not understood: {snippet(stamp)}")
+        else:
+            notes.append(f"timestamp not understood: {snippet(stamp)}")
+    if len(tokens) < 2 or tokens[0] not in EVENT_ACTIONS or tokens[1] not in EVENT_OBJECTS:
+        return Parsed(None, (f"not an events2 line: {snippet(line)}",), line)
+    fields = []
+    for tok in tokens[2:]:
+        key, sep, val = tok.partition(":")
+        if not sep:
+            notes.append(f"token without key: {snippet(tok)}")
+            continue
+        fields.append((key, val.rpartition("->")[2]))  # --diff prints old->new
+    return Parsed(DrbdEvent(ts, tokens[0], tokens[1], tuple(fields), line), tuple(notes), line)
+
+
+class _Fold:
+    """The state events2 describes, updated event by event."""
+
+    def __init__(self) -> None:
+        self.res: dict[str, dict[str, Any]] = {}
+        self.split_brain: set[str] = set()
+
+    def _r(self, name: str) -> dict[str, Any]:
+        return self.res.setdefault(name, {"res": {}, "devs": {}, "conns": {}})
+
+    def apply(self, ev: DrbdEvent) -> None:
+        name = ev.get("name")
+        if name is None or ev.object == "-":
+            return
+        state = {k: v for k, v in ev.fields if k not in ("name", "peer-node-id", "conn-name", "volume")}
+        gone = ev.action == "destroy"
+        if ev.object == "resource":
+            if ev.action == "rename" and (new := ev.get("new_name")):
+                self.res[new] = self.res.pop(name, self._r(name))
+            elif gone:
+                self.res.pop(name, None)
+            else:
+                self._r(name)["res"].update(state)
+            return
+        r, vol, cname = self._r(name), to_int(ev.get("volume")), ev.get("conn-name")
+        if ev.object == "device" and vol is not None:
+            if gone:
+                r["devs"].pop(vol, None)
+            else:
+                r["devs"].setdefault(vol, {}).update(state)
+        elif ev.object in ("connection", "peer-device") and cname:
+            conn = r["conns"].setdefault(cname, {"conn": {"peer-node-id": ev.get("peer-node-id")}, "pds": {}})
+            if ev.object == "connection":
+                if gone:
+                    r["conns"].pop(cname, None)
+                else:
+                    conn["conn"].update(state)
+            elif vol is not None:
+                if gone:
+                    conn["pds"].pop(vol, None)
+                else:
+                    conn["pds"].setdefault(vol, {}).update(state)
+                    if state.get("replication", "Off") not in ("Off",):
+                        self.split_brain.discard(name)  # replicating again: resolved
+        elif ev.object == "helper" and ev.action == "call" and ev.get("helper") == "split-brain":
+            self.split_brain.add(name)
+
+    def resources(self) -> tuple[DrbdResource, ...]:
+        out = []
+        for name, r in self.res.items():
+            vols = tuple(DrbdVolume(
+                volume=v, minor=to_int(d.get("minor")), disk_state=d.get("disk", "DUnknown"),
+                client=to_bool(d.get("client")), quorum=to_bool(d.get("quorum")), open=d.get("open"),
+                backing_dev=d.get("backing_dev"), size_kib=to_int(d.get("size")), read_kib=to_int(d.get("read")),
+                written_kib=to_int(d.get("written"))) for v, d in sorted(r["devs"].items()))
+            sizes = {v.volume: v.size_kib for v in vols}
+            conns = []
+            for cname, c in r["conns"].items():
+                pds = []
+                for v, p in sorted(c["pds"].items()):
+                    pd = _peer_device_from_keys({**p, "volume": str(v)}, connected=False)
+                    size, oos = sizes.get(v), pd.out_of_sync_kib
+                    if pd.sync_percent is None and pd.replication_state in SYNC_STATES and size and oos is not None:
+                        # the 8.4 path never prints done:; drbd-utils computes it the same way for status
+                        pd = replace(pd, sync_percent=round(100 * (1 - oos / size), 2))
+                    pds.append(pd)
+                cc = c["conn"]
+                conns.append(DrbdConnection(
+                    name=cname, connection_state=cc.get("connection", "Unknown"), peer_role=cc.get("role"),
+                    peer_node_id=to_int(cc.get("peer-node-id")), congested=to_bool(cc.get("congested")),
+                    peer_devices=tuple(pds)))
+            out.append(DrbdResource.build(name, r["res"].get("role", "Unknown"), "events2", vols, tuple(conns),
+                                          suspended=r["res"].get("suspended"),
+                                          split_brain_helper=name in self.split_brain))
+        return tuple(out)
+
+
+def parse_events2(text: str) -> Parsed[Events2Dump]:
+    """`drbdsetup events2 [--now] [--statistics] [--timestamps] [--diff]`, 8.4 and 9 paths."""
+    notes: list[str] = []
+    events: list[DrbdEvent] = []
+    fold = _Fold()
+    done = False
+    for line in _event_lines(text):
+        if line.startswith("- skipped") or " - skipped" in line:
+            notes.append(f"events lost: {snippet(line)}")
+            continue
+        p = parse_event_line(line)
+        notes.extend(p.unparsed)
+        if p.value is None:
+            continue
+        ev = p.value
+        events.append(ev)
+        if ev.action == "exists" and ev.object == "-":
+            done = True
+        fold.apply(ev)
+    if not events:
+        return Parsed(None, dedupe(notes) or ("no events2 lines",), text)
+    dump = Events2Dump(tuple(events), fold.resources(), done, tuple(sorted(fold.split_brain)))
+    return Parsed(dump, dedupe(notes), text)
+
+
+# ---- drbdadm role / cstate / dstate ----------------------------------------------------------------
+def _lines(text: str) -> list[str]:
+    return [ln.strip() for ln in strip_ansi(text).splitlines() if ln.strip()]
+
+
+def parse_role(text: str) -> Parsed[tuple[DrbdRole, ...]]:
+    """8.4: `Primary/Secondary` per minor; DRBD 9: `Primary`; `Unconfigured` when down."""
+    out, notes = [], []
+    for ln in _lines(text):
+        parts = ln.split("/")
+        if all(p in ROLES | {"Unconfigured"} for p in parts) and len(parts) <= 2:
+            out.append(DrbdRole(parts[0], tuple(parts[1:])))
+        else:
+            notes.append(f"not a role: {snippet(ln)}")
+    return Parsed(tuple(out) if out or not notes else None, tuple(notes), text)
+
+
+def parse_cstate(text: str) -> Parsed[tuple[str, ...]]:
+    """8.4: the raw cs name per minor (`WFConnection`, `SyncSource`); DRBD 9: one line per connection."""
+    out, notes = [], []
+    for ln in _lines(text):
+        if ln in CSTATES_84 | CONN_STATES_9 | {"Unconfigured"}:
+            out.append(ln)
+        else:
+            notes.append(f"not a connection state: {snippet(ln)}")
+    return Parsed(tuple(out) if out or not notes else None, tuple(notes), text)
+
+
+def parse_dstate(text: str) -> Parsed[tuple[DrbdDiskStates, ...]]:
+    """`UpToDate/UpToDate` (local/peer...), `UpToDate` (DRBD 9 guide), `Unconfigured`."""
+    out, notes = [], []
+    for ln in _lines(text):
+        parts = ln.split("/")
+        if all(p in DISK_STATES | {"Unconfigured"} for p in parts):
+            out.append(DrbdDiskStates(parts[0], tuple(parts[1:])))
+        else:
+            notes.append(f"not a disk state: {snippet(ln)}")
+    return Parsed(tuple(out) if out or not notes else None, tuple(notes), text)
+
+
+# ---- errors of drbdadm/drbdsetup actions -----------------------------------------------------------
+_SC_RE = re.compile(r"(?:(?P<obj>[^\s:]+): )?State change failed: \((?P<code>-?\d+)\)\s*(?P<text>.*)")
+_FAIL_RE = re.compile(r"(?:(?P<obj>[^\s:]+): )?Failure: \((?P<code>-?\d+)\)\s*(?P<text>.*)")
+_CMD_RE = re.compile(r"Command '(?P<cmd>.*)' terminated with exit code (?P<rc>\d+)")
+_NO_RES_RE = re.compile(r"(?P<obj>[^\s:]+): No such resource")
+_STATE_REASONS: dict[int, DrbdErrorReason] = {-1: "peer-is-primary", -12: "device-held-open",
+                                               -15: "need-connection", -2: "no-uptodate-data"}
+_FAIL_REASONS: dict[int, DrbdErrorReason] = {125: "already-connected", 127: "minor-not-allocated",
+                                             158: "unknown-resource", 162: "invalid-config-request"}
+_NOISE = ("DRBD module version:", "userland version:", "preferably kernel and userland")
+
+
+def parse_drbd_error(stderr: str, exit_code: int | None = None) -> Parsed[DrbdError]:
+    """stderr of a failed `drbdadm primary|secondary|invalidate|connect ...`.  Value None with no
+    note means nothing failed (exit 0, nothing recognisable on stderr)."""
+    err: DrbdError | None = None
+    info: list[str] = []
+    in_info = False
+    cmd = cmd_rc = None
+    lines = _lines(stderr)
+    for ln in lines:
+        if m := _CMD_RE.search(ln):
+            cmd, cmd_rc, in_info = m["cmd"], int(m["rc"]), False
+        elif ln.startswith("additional info from kernel:"):
+            in_info = True
+        elif in_info:
+            info.append(ln)
+        elif err is None and (m := _SC_RE.search(ln)):
+            code = int(m["code"])
+            err = DrbdError("state-change", code, m["text"].strip(), _STATE_REASONS.get(code, "other"), None, m["obj"])
+        elif err is None and (m := _FAIL_RE.search(ln)):
+            code = int(m["code"])
+            err = DrbdError("failure", code, m["text"].strip(), _FAIL_REASONS.get(code, "other"), None, m["obj"])
+        elif err is None and (m := _NO_RES_RE.search(ln)):
+            err = DrbdError("failure", None, "No such resource", "unknown-resource", None, m["obj"])
+        elif err is None and "was built without support for drbd kernel code 8.4" in ln:
+            err = DrbdError("other", None, ln, "no-84-support", None)
+    rc = exit_code if exit_code is not None else cmd_rc
+    notes: list[str] = []
+    if err is None:
+        if not rc:
+            return Parsed(None, (), stderr)
+        text = next((ln for ln in lines if not ln.startswith(_NOISE)), "")
+        err = DrbdError("other", None, text, "other", rc)
+        notes.append(f"exit code {rc} with an error not understood: {snippet(text)}")
+    return Parsed(replace(err, exit_code=rc, additional_info=tuple(info), command=cmd), tuple(notes), stderr)
