@@ -1,0 +1,394 @@
+"""keepalived: what to run, and parsers of its JSON dump, data dump, stats dump, `ip -o addr show` and
+notify FIFO lines.  Grammar: /work/shared/samples/FORMATS.md section 4.
+
+The VRRP password (`auth_data` in JSON, `Password = ...` in the data dump, printed in clear text by
+1.3.x up to at least 2.2.7) is dropped at parse time: it is neither in the values nor in `raw`."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from dataclasses import replace
+from typing import Any, Literal
+
+from hatui.model import IpAddress, NotifyEvent, Parsed, TrackFile, TrackScript, Vip, VrrpInstance, VrrpStats
+from hatui.probes import quote, snippet, to_float, to_int, valid_path
+
+# ---- commands --------------------------------------------------------------------------------------
+PID_FILE = "/run/keepalived.pid"  # the parent: dump signals go to it
+IP_ADDR_COMMAND = "ip -o addr show"
+
+# Exit codes of the dump commands, so the collector can say why there is no dump.
+EXIT_NOT_RUNNING, EXIT_NO_SUCH_SIGNAL, EXIT_KILL_FAILED, EXIT_NO_DUMP = 3, 4, 5, 6
+
+# Waits until the dump exists with a size that stopped changing (the data and stats files are
+# rewritten in place and can be read half-written), for at most 2 s.
+_WAIT = ('wait_dump() { n=0; last=-1; while [ $n -lt 40 ]; do s=$(stat -c %s "$1" 2>/dev/null || echo -1); '
+         'if [ "$s" -gt 0 ] && [ "$s" = "$last" ]; then return 0; fi; last=$s; n=$((n+1)); sleep 0.05; done; '
+         'return 1; }')
+
+
+def _dump_command(signal: str, files: tuple[str, ...], tmp_dir: str) -> str:
+    tmp = valid_path(tmp_dir).rstrip("/") or ""
+    # /proc/PID/root shows the files as keepalived sees them, so a unit with PrivateTmp= works too.
+    paths = [f'"/proc/$P/root"{quote(f"{tmp}/{f}")}' for f in files]
+    lines = [
+        _WAIT,
+        f"P=$(cat {quote(PID_FILE)} 2>/dev/null) && [ -n \"$P\" ] || exit {EXIT_NOT_RUNNING}",
+        f"S=$(keepalived --signum={signal} 2>/dev/null) || exit {EXIT_NO_SUCH_SIGNAL}",
+        f"rm -f {' '.join(paths)}",
+        f'kill -s "$S" "$P" || exit {EXIT_KILL_FAILED}',
+    ]
+    for i, p in enumerate(paths):
+        if i:
+            lines.append("echo '@@hatui-next-dump@@'")
+        lines.append(f"wait_dump {p} || exit {EXIT_NO_DUMP}; cat {p}")
+    return "\n".join(lines)
+
+
+def json_dump_command(tmp_dir: str = "/tmp") -> str:
+    """`keepalived --signum=JSON` (needs a build with --enable-json) to the parent, then the file."""
+    return _dump_command("JSON", ("keepalived.json",), tmp_dir)
+
+
+def data_dump_command(tmp_dir: str = "/tmp") -> str:
+    """Fallback without JSON: the DATA dump (SIGUSR1)."""
+    return _dump_command("DATA", ("keepalived.data",), tmp_dir)
+
+
+def stats_dump_command(tmp_dir: str = "/tmp") -> str:
+    return _dump_command("STATS", ("keepalived.stats",), tmp_dir)
+
+
+# ---- secrets ---------------------------------------------------------------------------------------
+REDACTED = "********"
+_JSON_SECRET_RE = re.compile(r'("(?:auth_data|auth_pass)"\s*:\s*)"(?:[^"\\]|\\.)*"?')
+_DATA_SECRET_RE = re.compile(r"^(\s*(?:Password|Auth(?:entication)? data|auth_pass)\s*[=:]?\s*).*$",
+                             re.MULTILINE | re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """Remove VRRP passwords from a JSON or data dump (also from a truncated one)."""
+    return _DATA_SECRET_RE.sub(lambda m: m.group(1) + REDACTED, _JSON_SECRET_RE.sub(rf'\1"{REDACTED}"', text))
+
+
+# ---- shared ----------------------------------------------------------------------------------------
+STATE_BY_NUMBER = {0: "INIT", 1: "BACKUP", 2: "MASTER", 3: "FAULT", 97: "DELETED", 98: "STOP"}
+STATES = frozenset(STATE_BY_NUMBER.values()) | {"unknown"}
+_VIP_RE = re.compile(r"^(?P<addr>[0-9A-Fa-f.:]+)(?:/(?P<plen>\d+))?(?P<rest>.*)$")
+
+
+def parse_vip(text: str) -> Vip | None:
+    """`10.1.0.1/24 dev ens3 scope global set` (a data-dump line or a JSON "vips" string)."""
+    m = _VIP_RE.match(text.strip())
+    if not m:
+        return None
+    rest = m["rest"].split()
+    dev = rest[rest.index("dev") + 1] if "dev" in rest[:-1] else None
+    return Vip(m["addr"], to_int(m["plen"]), dev, installed=bool(rest) and rest[-1] == "set")
+
+
+# ---- JSON ------------------------------------------------------------------------------------------
+def _n(d: dict[str, Any], key: str) -> int | None:
+    v = d.get(key)
+    return int(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+
+def parse_keepalived_json(text: str) -> Parsed[tuple[VrrpInstance, ...]]:
+    """/tmp/keepalived.json: json_version 1 (an array of {"data","stats"}) or 2 ({"vrrp": [...]})."""
+    raw = redact(text)
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        return Parsed(None, (f"not JSON: {exc}",), raw)
+    if isinstance(data, dict) and isinstance(data.get("vrrp"), list):
+        data = data["vrrp"]
+    if not isinstance(data, list):
+        return Parsed(None, ("expected an array of instances or {\"vrrp\": [...]}",), raw)
+    notes: list[str] = []
+    out = []
+    for i, item in enumerate(data):
+        d = item.get("data") if isinstance(item, dict) else None
+        if not isinstance(d, dict) or not isinstance(d.get("iname"), str):
+            notes.append(f"item {i}: no data.iname")
+            continue
+        s = item.get("stats") if isinstance(item.get("stats"), dict) else {}
+        state_n, want_n = _n(d, "state"), _n(d, "wantstate")
+        state = STATE_BY_NUMBER.get(state_n, "unknown") if state_n is not None else "unknown"
+        if state == "unknown":
+            notes.append(f"{d['iname']}: state {d.get('state')!r} not understood")
+        vips = tuple(v for v in (parse_vip(x) for x in d.get("vips") or [] if isinstance(x, str)) if v)
+        held = tuple(v.address for v in vips if v.installed)
+        if not held and d.get("vipset") is True:  # before 2.1.0 the strings had no " set" marker
+            held = tuple(v.address for v in vips)
+        scripts = tuple(TrackScript(x, None, "unknown") for x in d.get("track_script") or [] if isinstance(x, str))
+        auth = [_n(s, k) for k in ("invalid_authtype", "authtype_mismatch", "auth_failure")]
+        lt = d.get("last_transition")
+        out.append(VrrpInstance(
+            name=d["iname"], state=state,
+            wanted_state=STATE_BY_NUMBER.get(want_n, "unknown") if want_n is not None else None,
+            base_priority=_n(d, "base_priority"), effective_priority=_n(d, "effective_priority"),
+            vrid=_n(d, "vrid"), vips_held=held, track_scripts=scripts,
+            last_transition=float(lt) if isinstance(lt, int | float) and lt else None,
+            master_router=None,  # not in the JSON
+            master_priority=_n(d, "master_priority") if state == "BACKUP" else None,
+            become_master_count=_n(s, "become_master"), release_master_count=_n(s, "release_master"),
+            auth_failures=sum(a for a in auth if a is not None) if any(a is not None for a in auth) else None,
+            interface=d.get("ifp_ifname") if isinstance(d.get("ifp_ifname"), str) else None,
+            vips=vips, source="json"))
+    return Parsed(tuple(out), tuple(notes), raw)
+
+
+# ---- data dump -------------------------------------------------------------------------------------
+_SECTION_RE = re.compile(r"^-+<\s*(?P<name>.*?)\s*>-+\s*$")
+_KV_RE = re.compile(r"^\s+(?P<key>[^=]+?)\s*=\s*(?P<val>.*?)\s*$")
+_HEADER_RE = re.compile(r"^\s+(?P<key>[A-Za-z][A-Za-z ]*?)\s*(?:\(\d+\))?\s*:\s*$")
+_LIST_KEYS = frozenset({"Virtual IP", "Virtual IP Excluded", "Tracked scripts", "Tracked files", "Tracked interfaces",
+                        "Virtual Routes", "Virtual Rules", "Tracked processes", "Tracked bfds"})
+_SCRIPT_KEYS = frozenset({"Command", "Interval", "Timeout", "Weight", "Rise", "Fall", "Full", "Insecure", "uid:gid",
+                          "Script uid:gid", "Status", "Result", "Init state"})
+
+
+class _DataInstance:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.kv: dict[str, str] = {}
+        self.lists: dict[str, list[str]] = {}
+        self.nested: list[dict[str, str]] = []  # 1.3.x prints tracked scripts inside the instance
+
+
+def _parse_data_sections(text: str) -> tuple[list[_DataInstance], dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+    instances: list[_DataInstance] = []
+    scripts: dict[str, dict[str, str]] = {}
+    files: dict[str, dict[str, str]] = {}
+    section = "VRRP Topology"  # excerpts may start without a header
+    inst: _DataInstance | None = None
+    block: dict[str, str] | None = None  # current script/track-file block
+    list_key: str | None = None
+    for line in text.splitlines():
+        if m := _SECTION_RE.match(line):
+            section, inst, block, list_key = m["name"], None, None, None
+            continue
+        top = line.startswith(" ") and not line.startswith("  ")
+        if top and "=" in line:
+            key, _, val = line.strip().partition("=")
+            key, val = key.strip(), val.strip()
+            list_key, block = None, None
+            if section == "VRRP Topology" and key == "VRRP Instance":
+                inst = _DataInstance(val)
+                instances.append(inst)
+            elif key == "VRRP Script":
+                block = {"name": val}
+                if section == "VRRP Topology" and inst:
+                    inst.nested.append(block)
+                else:
+                    scripts.setdefault(val, block)
+            elif key == "Track file":
+                block = files.setdefault(val, {"name": val})
+            continue
+        if line.startswith("     ") and list_key and inst and block is None:
+            inst.lists.setdefault(list_key, []).append(line.strip())
+            continue
+        if (m := _KV_RE.match(line)) or (m := _HEADER_RE.match(line)):
+            key, val = m["key"], m.groupdict().get("val") or ""
+            if block is not None and key in _SCRIPT_KEYS:
+                block.setdefault(key, val)
+                continue
+            if block is not None and section == "VRRP Topology":
+                block = None  # back to the instance after a 1.3.x nested script
+            if block is not None:
+                block.setdefault(key, val)
+            elif inst is not None and section == "VRRP Topology":
+                list_key = key if key in _LIST_KEYS else None
+                inst.kv.setdefault(key, val)
+    return instances, scripts, files
+
+
+def _script_status(raw: str | None) -> Literal["GOOD", "BAD", "unknown"]:
+    if raw == "GOOD":
+        return "GOOD"
+    if raw in ("BAD", "FAILED"):
+        return "BAD"
+    return "unknown"
+
+
+def parse_keepalived_data(text: str) -> Parsed[tuple[VrrpInstance, ...]]:
+    """/tmp/keepalived.data (SIGUSR1), keepalived 1.3.x to 2.x: the VRRP Topology and VRRP Scripts
+    sections.  Lines hatui does not need are skipped without notes: the dump has hundreds."""
+    raw = redact(text)
+    notes: list[str] = []
+    instances, scripts, files = _parse_data_sections(raw)
+    out = []
+    for inst in instances:
+        kv = inst.kv
+        state = kv.get("State", "unknown")
+        if state not in STATES:
+            notes.append(f"{inst.name}: state {state!r} not understood")
+            state = "unknown"
+        vips = tuple(v for v in (parse_vip(x) for x in inst.lists.get("Virtual IP", [])) if v)
+        tracked: list[TrackScript] = []
+        for item in inst.lists.get("Tracked scripts", []):
+            parts = item.replace(",", " ").split()
+            weight = to_int(parts[parts.index("weight") + 1]) if "weight" in parts[:-1] else None
+            if "reverse" in parts and weight is not None:
+                weight = -weight
+            tracked.append(TrackScript(parts[0], weight, _script_status(scripts.get(parts[0], {}).get("Status"))))
+        for blk in inst.nested:
+            tracked.append(TrackScript(blk["name"], to_int(blk.get("Weight")), _script_status(blk.get("Status"))))
+        tfiles = []
+        for item in inst.lists.get("Tracked files", []):
+            parts = item.replace(",", " ").split()
+            weight = to_int(parts[parts.index("weight") + 1]) if "weight" in parts[:-1] else None
+            tfiles.append(TrackFile(parts[0], weight, to_int(files.get(parts[0], {}).get("Status"))))
+        held = tuple(v.address for v in vips if v.installed)
+        # The " set" marker arrived in 2.1.0 with the "Virtual IP :" header; before, the header was
+        # "Virtual IP = <count>".  keepalived installs VIPs exactly while MASTER, so infer from that.
+        if vips and (kv.get("Virtual IP") or "Listening device" in kv):
+            held = tuple(v.address for v in vips) if state == "MASTER" else ()
+            notes.append(f"{inst.name}: keepalived < 2.1 does not mark installed VIPs; inferred from state {state}")
+        lt = kv.get("Last transition", "").split(" ", 1)[0]
+        faults = kv.get("Number of tracker faults", kv.get("Number of interface and track script faults"))
+        out.append(VrrpInstance(
+            name=inst.name, state=state, wanted_state=kv.get("Wantstate"),
+            base_priority=to_int(kv.get("Priority")), effective_priority=to_int(kv.get("Effective priority")),
+            vrid=to_int(kv.get("Virtual Router ID")), vips_held=held, track_scripts=tuple(tracked), last_transition=to_float(lt) or None,
+            master_router=kv.get("Master router"), master_priority=to_int(kv.get("Master priority")),
+            interface=kv.get("Interface", kv.get("Listening device")), vips=vips, track_files=tuple(tfiles),
+            fault_count=to_int(faults), source="data"))
+    if not out:
+        notes.append("no ' VRRP Instance = ' found")
+        return Parsed(None, tuple(notes), raw)
+    return Parsed(tuple(out), tuple(notes), raw)
+
+
+# ---- stats dump ------------------------------------------------------------------------------------
+_STATS_FIELDS = {
+    ("Advertisements", "Received"): "adverts_received", ("Advertisements", "Sent"): "adverts_sent",
+    ("", "Became master"): "become_master_count", ("", "Released master"): "release_master_count",
+    ("Authentication Errors", "Invalid Type"): "auth_invalid_type",
+    ("Authentication Errors", "Type Mismatch"): "auth_type_mismatch",
+    ("Authentication Errors", "Failure"): "auth_failure",
+    ("Priority Zero", "Received"): "priority_zero_received", ("Priority Zero", "Sent"): "priority_zero_sent",
+}
+
+
+def parse_keepalived_stats(text: str) -> Parsed[tuple[VrrpStats, ...]]:
+    """/tmp/keepalived.stats (SIGUSR2): per instance, 2-space headings and 4-space `Key: value`."""
+    notes: list[str] = []
+    out: list[VrrpStats] = []
+    values: dict[str, int] = {}
+    name: str | None = None
+    heading = ""
+
+    def flush() -> None:
+        if name is not None:
+            out.append(VrrpStats(name, **values))  # type: ignore[arg-type]
+
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        if line.startswith("VRRP Instance:"):
+            flush()
+            name, values, heading = line.split(":", 1)[1].strip(), {}, ""
+            continue
+        key, sep, val = line.strip().partition(":")
+        if not sep or name is None:
+            notes.append(f"line {lineno}: not understood: {snippet(line)}")
+            continue
+        indent = len(line) - len(line.lstrip())
+        if not val.strip():
+            heading = key
+            continue
+        n = to_int(val)
+        if n is None:
+            notes.append(f"line {lineno}: not a number: {snippet(line)}")
+            continue
+        where = heading if indent >= 4 else ""
+        if where == "Packet Errors":
+            values["packet_errors"] = values.get("packet_errors", 0) + n
+        elif field_name := _STATS_FIELDS.get((where, key)):
+            values[field_name] = n
+    flush()
+    if not out:
+        return Parsed(None, tuple(notes) or ("no 'VRRP Instance:' found",), text)
+    return Parsed(tuple(out), tuple(notes), text)
+
+
+def with_stats(instances: tuple[VrrpInstance, ...], stats: tuple[VrrpStats, ...]) -> tuple[VrrpInstance, ...]:
+    """Fill the counters of data-dump instances from the stats dump, by instance name."""
+    by_name = {s.name: s for s in stats}
+    return tuple(replace(i, become_master_count=s.become_master_count, release_master_count=s.release_master_count,
+                         auth_failures=s.auth_failures) if (s := by_name.get(i.name)) else i for i in instances)
+
+
+# ---- ip -o addr show -------------------------------------------------------------------------------
+_IP_RE = re.compile(r"^(?P<idx>\d+):\s+(?P<ifname>[^\s@]+)(?:@\S+)?\s+(?P<fam>inet6?)\s+(?P<addr>[0-9A-Fa-f.:]+)"
+                    r"/(?P<plen>\d+)(?P<rest>[^\\]*)")
+_IP_SKIP_NEXT = frozenset({"brd", "peer", "metric", "proto"})
+
+
+def parse_ip_addr(text: str) -> Parsed[tuple[IpAddress, ...]]:
+    """`ip -o addr show` (one line per address; link lines are skipped)."""
+    notes: list[str] = []
+    out = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or " link/" in line:
+            continue
+        m = _IP_RE.match(line)
+        if not m:
+            notes.append(f"line {lineno}: not understood: {snippet(line)}")
+            continue
+        toks = m["rest"].split()
+        scope = label = None
+        secondary = False
+        i = 0
+        while i < len(toks):
+            t = toks[i]
+            if t in _IP_SKIP_NEXT:
+                i += 1
+            elif t == "scope" and i + 1 < len(toks):
+                scope = toks[i + 1]
+                i += 1
+            elif t == "secondary":
+                secondary = True
+            elif i == len(toks) - 1 and t.startswith(m["ifname"]):
+                label = t
+            i += 1
+        family: Literal["inet", "inet6"] = "inet6" if m["fam"] == "inet6" else "inet"
+        out.append(IpAddress(int(m["idx"]), m["ifname"], family, m["addr"], int(m["plen"]), scope, secondary, label))
+    return Parsed(tuple(out) if out or not notes else None, tuple(notes), text)
+
+
+def addresses_by_interface(addrs: tuple[IpAddress, ...]) -> dict[str, tuple[IpAddress, ...]]:
+    out: dict[str, list[IpAddress]] = {}
+    for a in addrs:
+        out.setdefault(a.ifname, []).append(a)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def find_address(addrs: tuple[IpAddress, ...], ip: str) -> IpAddress | None:
+    """The entry holding `ip` (e.g. the VIP), comparing addresses, not strings."""
+    try:
+        want = ipaddress.ip_address(ip.split("/")[0])
+    except ValueError:
+        return None
+    for a in addrs:
+        try:
+            if ipaddress.ip_address(a.address) == want:
+                return a
+        except ValueError:
+            continue
+    return None
+
+
+# ---- notify FIFO -----------------------------------------------------------------------------------
+_FIFO_RE = re.compile(r'^(?P<type>INSTANCE|GROUP) "(?P<name>[^"]*)" (?P<state>[A-Z_]+) (?P<prio>-?\d+)$')
+
+
+def parse_notify_fifo_line(line: str) -> Parsed[NotifyEvent]:
+    """`INSTANCE "VI_1" MASTER 100` (notify_fifo / vrrp_notify_fifo)."""
+    m = _FIFO_RE.match(line.strip())
+    if not m:
+        return Parsed(None, (f"not a notify FIFO line: {snippet(line)}",), line)
+    return Parsed(NotifyEvent(m["type"], m["name"], m["state"], int(m["prio"])), (), line)
