@@ -1,0 +1,168 @@
+"""Galera / MariaDB: what to run, and parsers of `SHOW GLOBAL STATUS LIKE 'wsrep%'`, grastate.dat and
+the error-log `Recovered position` line.  Grammar: /work/shared/samples/FORMATS.md section 5.
+
+The collector normally reads the status over pymysql and passes the rows to `parse_wsrep_status`;
+`mysql -N -B` text (and, for pasted material, the interactive table and `\\G` forms) is accepted too."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from hatui.model import GaleraState, GraState, Parsed, RecoveredPosition
+from hatui.probes import UINT64_MAX, quote, snippet, to_bool, to_float, to_int, valid_path
+
+# ---- commands --------------------------------------------------------------------------------------
+WSREP_STATUS_SQL = "SHOW GLOBAL STATUS LIKE 'wsrep%'"
+
+
+def wsrep_status_command(defaults_file: str | None = None) -> str:
+    """`mysql -N -B`: one `name<TAB>value` line per variable.  Credentials come from the socket (root
+    via unix_socket) or a defaults file, never from the command line, where `ps` would show them."""
+    opts = f"--defaults-extra-file={quote(valid_path(defaults_file))} " if defaults_file else ""
+    return f"mysql {opts}--connect-timeout=3 -N -B -e {quote(WSREP_STATUS_SQL)}"
+
+
+def grastate_command(datadir: str = "/var/lib/mysql") -> str:
+    return f"cat {quote(valid_path(datadir).rstrip('/') + '/grastate.dat')}"
+
+
+def recovered_position_command(error_log: str) -> str:
+    """The last `Recovered position` lines of the error log (written by `mysqld --wsrep-recover` and at
+    startup); exit 1 from grep just means there are none."""
+    return f"grep -h 'Recovered position' {quote(valid_path(error_log))} | tail -n 5"
+
+
+# ---- SHOW GLOBAL STATUS ----------------------------------------------------------------------------
+CLUSTER_STATUSES = frozenset({"Primary", "non-Primary", "Non-Primary", "Non_primary", "Disconnected"})
+LOCAL_STATES = {0: "Initialized", 1: "Joining", 2: "Donor/Desynced", 3: "Joined", 4: "Synced", 5: "Error"}
+_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_SKIP_RE = re.compile(r"^\s*(?:\+[-+]*\+|\**\s*\d+\. row\s*\**|SHOW .*|\d+ rows? in set.*)\s*$", re.IGNORECASE)
+
+
+def _rows_from_text(text: str, notes: list[str]) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    pending: str | None = None  # \G form: "Variable_name: x" then "Value: y"
+    for lineno, line in enumerate(text.splitlines(), 1):
+        line = line.rstrip("\r")
+        if not line.strip() or _SKIP_RE.match(line):
+            continue
+        if "\t" in line:  # -N -B: split on the first TAB only, values may hold anything else
+            name, value = line.split("\t", 1)
+            rows.append((name.strip(), value))
+        elif line.lstrip().startswith("|"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) == 2 and cells[0] != "Variable_name":
+                rows.append((cells[0], cells[1]))
+            elif cells[0] != "Variable_name":
+                notes.append(f"line {lineno}: table row not understood: {snippet(line)}")
+        elif (s := line.strip()).startswith("Variable_name:"):
+            pending = s.split(":", 1)[1].strip()
+        elif s.startswith("Value:") and pending is not None:
+            rows.append((pending, s.split(":", 1)[1].strip()))
+            pending = None
+        elif re.match(r"^wsrep_\w+$", s):
+            rows.append((s, ""))  # a variable with an empty value and the TAB lost on the way
+        else:
+            notes.append(f"line {lineno}: not understood: {snippet(line)}")
+    return rows
+
+
+def _uint_or_none(text: str | None) -> int | None:
+    n = to_int(text)
+    return None if n is None or n in (UINT64_MAX, -1) else n
+
+
+def parse_wsrep_status(source: str | Iterable[tuple[Any, Any]]) -> Parsed[GaleraState]:
+    """`SHOW GLOBAL STATUS LIKE 'wsrep%'`, as text or as (name, value) rows.  Keyed by name: the
+    order differs between versions."""
+    notes: list[str] = []
+    if isinstance(source, str):
+        raw = source
+        rows = _rows_from_text(source, notes)
+    else:
+        rows = []
+        try:
+            for row in source:
+                name, value = row[0], row[1]
+                name = name.decode(errors="replace") if isinstance(name, bytes) else str(name)
+                value = value.decode(errors="replace") if isinstance(value, bytes) else ("" if value is None else str(value))
+                rows.append((name, value))
+        except (TypeError, IndexError, ValueError) as exc:
+            notes.append(f"rows not understood: {exc}")
+        raw = "\n".join(f"{n}\t{v}" for n, v in rows)
+    v = {name.lower(): value.strip() for name, value in rows}
+    if not any(k.startswith("wsrep_") for k in v):
+        notes.append("no wsrep_ variables: not a Galera node, or wsrep is off")
+        return Parsed(None, tuple(notes), raw)
+    g = v.get
+    status = g("wsrep_cluster_status") or None
+    if status is not None and status not in CLUSTER_STATUSES:
+        notes.append(f"wsrep_cluster_status {status!r} not understood")
+    local_state = to_int(g("wsrep_local_state"))
+    if g("wsrep_local_state") and local_state not in LOCAL_STATES:
+        notes.append(f"wsrep_local_state {g('wsrep_local_state')!r} not understood")
+    for key in ("wsrep_cluster_state_uuid", "wsrep_local_state_uuid"):
+        if g(key) and not _UUID_RE.match(g(key) or ""):
+            notes.append(f"{key} {g(key)!r} is not a UUID")
+    state = GaleraState(
+        cluster_size=to_int(g("wsrep_cluster_size")), cluster_status=status, local_state=local_state,
+        local_state_comment=g("wsrep_local_state_comment") or None,
+        ready=to_bool(g("wsrep_ready")), connected=to_bool(g("wsrep_connected")),
+        cluster_state_uuid=g("wsrep_cluster_state_uuid") or None, local_state_uuid=g("wsrep_local_state_uuid") or None,
+        conf_id=_uint_or_none(g("wsrep_cluster_conf_id")), last_committed=to_int(g("wsrep_last_committed")),
+        recv_queue=to_int(g("wsrep_local_recv_queue")), flow_control_paused=to_float(g("wsrep_flow_control_paused")),
+        incoming_addresses=tuple(a.strip() for a in (g("wsrep_incoming_addresses") or "").split(",") if a.strip()),
+        provider_version=g("wsrep_provider_version") or None, evs_state=g("wsrep_evs_state") or None,
+        desync_count=to_int(g("wsrep_desync_count")), local_index=_uint_or_none(g("wsrep_local_index")),
+        flow_control_active=to_bool(g("wsrep_flow_control_active")), variables=tuple(rows))
+    return Parsed(state, tuple(notes), raw)
+
+
+# ---- grastate.dat ----------------------------------------------------------------------------------
+def parse_grastate(text: str) -> Parsed[GraState]:
+    """grastate.dat.  Tolerates the space padding Galera leaves after the last line, the pre-3.19 form
+    (no safe_to_bootstrap, an empty cert_index:) and hand-edited whitespace."""
+    notes: list[str] = []
+    kv: dict[str, str] = {}
+    for lineno, line in enumerate(text.strip().splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition(":")
+        if not sep or not re.fullmatch(r"[A-Za-z_]+", key):
+            notes.append(f"line {lineno}: not understood: {snippet(line)}")
+            continue
+        kv[key] = value.strip()
+    uuid, seqno_text = kv.get("uuid"), kv.get("seqno")
+    if uuid is None and seqno_text is None:
+        return Parsed(None, tuple(notes) or ("no uuid: or seqno: line",), text)
+    if uuid is not None and not _UUID_RE.match(uuid):
+        notes.append(f"uuid {uuid!r} is not a UUID")
+        uuid = None
+    seqno = to_int(seqno_text)
+    if seqno_text is not None and seqno is None:
+        notes.append(f"seqno {seqno_text!r} is not a number")
+    stb_text = kv.get("safe_to_bootstrap")
+    stb = to_bool(stb_text) if stb_text in ("0", "1") else None
+    if stb_text is not None and stb is None:
+        notes.append(f"safe_to_bootstrap {stb_text!r} is not 0 or 1")
+    return Parsed(GraState(uuid, seqno, stb, kv.get("version")), tuple(notes), text)
+
+
+# ---- error log -------------------------------------------------------------------------------------
+_RECOVERED_RE = re.compile(r"WSREP: Recovered position(?: from storage)?:?\s+(?P<uuid>[0-9a-fA-F-]{36}):(?P<seqno>-?\d+)")
+
+
+def parse_recovered_position(text: str) -> Parsed[RecoveredPosition]:
+    """The last `WSREP: Recovered position: <uuid>:<seqno>` in error-log text (also the
+    `Recovered position from storage:` form MariaDB logs at startup, and mysqld_safe's colon-less one)."""
+    found: RecoveredPosition | None = None
+    for line in text.splitlines():
+        if (m := _RECOVERED_RE.search(line)) and _UUID_RE.match(m["uuid"]):
+            found = RecoveredPosition(m["uuid"], int(m["seqno"]), line.strip())
+    if found is None:
+        why = "position recovery was skipped" if "skipping position recovery" in text else "no 'Recovered position' line"
+        return Parsed(None, (why,), text)
+    return Parsed(found, (), text)
