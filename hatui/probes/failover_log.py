@@ -1,0 +1,135 @@
+"""The notify script's log: one line per VRRP transition, written by the seed's notify.sh as
+
+    2026-11-25 06:20:36 - Keepalived notification on VI_1: State changed to MASTER (Type: INSTANCE)
+
+Parsers, a time-ordered merge of both nodes' logs, and an incremental reader that is fed new text as
+it arrives (e.g. from `tail -c +N` or a stream) and never re-reads.  Pure: no I/O here."""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterable
+from datetime import datetime
+
+from hatui.model import FailoverEvent, Parsed
+from hatui.probes import dedupe, quote, snippet, valid_path
+
+DEFAULT_PATH = "/var/log/keepalived_failover.log"
+
+
+def tail_command(path: str = DEFAULT_PATH, lines: int = 200) -> str:
+    """The last `lines` lines; a missing file prints nothing (the node never changed state)."""
+    return f"tail -n {max(1, int(lines))} {quote(valid_path(path))} 2>/dev/null || true"
+
+
+def read_from_command(path: str = DEFAULT_PATH, offset_bytes: int = 0) -> str:
+    """Everything after `offset_bytes` (use `FailoverLogTail.bytes_consumed`), preceded by one line with
+    the file's current size so a rotated or truncated file can be noticed (`size < offset`)."""
+    p = quote(valid_path(path))
+    return f"stat -c %s {p} 2>/dev/null || echo 0; tail -c +{max(0, int(offset_bytes)) + 1} {p} 2>/dev/null || true"
+
+
+_LINE_RE = re.compile(r"^(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) - Keepalived notification on (?P<name>.+?): "
+                      r"State changed to (?P<state>\S+) \(Type: (?P<type>[^)]*)\)\s*$")
+
+
+def parse_failover_line(line: str, node: str) -> Parsed[FailoverEvent]:
+    """One line.  An unparseable line still gives an event with only `node` and `raw`, plus a note."""
+    line = line.rstrip("\r\n")
+    m = _LINE_RE.match(line)
+    ts: datetime | None = None
+    if m:
+        try:
+            ts = datetime.strptime(m["ts"], "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            m = None
+    if not m:
+        return Parsed(FailoverEvent(None, node, None, None, None, line), (f"{node}: not understood: {snippet(line)}",),
+                      line)
+    return Parsed(FailoverEvent(ts, node, m["name"], m["state"], m["type"], line), (), line)
+
+
+def parse_failover_log(text: str, node: str) -> Parsed[tuple[FailoverEvent, ...]]:
+    """Every non-blank line, in file order; unparseable ones are kept (raw only) and noted."""
+    events: list[FailoverEvent] = []
+    notes: list[str] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        p = parse_failover_line(line, node)
+        assert p.value is not None  # parse_failover_line always returns an event
+        events.append(p.value)
+        notes.extend(p.unparsed)
+    return Parsed(tuple(events), dedupe(notes), text)
+
+
+def merge_failover_events(*logs: Iterable[FailoverEvent]) -> tuple[FailoverEvent, ...]:
+    """Both nodes' events in time order.  Stable: equal times keep the order of `logs` and of each file.
+    An event without a time stays right after the event before it in its own file.  The times are
+    each node's local clock: skew between nodes shows up as-is."""
+    keyed: list[tuple[datetime, int, int, FailoverEvent]] = []
+    for log_index, log in enumerate(logs):
+        last = datetime.min
+        for pos, ev in enumerate(log):
+            if ev.timestamp is not None:
+                last = ev.timestamp
+            keyed.append((last, log_index, pos, ev))
+    keyed.sort(key=lambda k: (k[0], k[1], k[2]))
+    return tuple(k[3] for k in keyed)
+
+
+class FailoverLogTail:
+    """Incremental reader: `feed()` new text (str, or bytes that may end mid-character) and get the
+    events of the lines completed by it.  A partial last line waits for the next chunk.
+
+    `bytes_consumed` counts every byte fed (when fed bytes), i.e. the file offset to read from next.
+    If the file is now smaller than that, it was rotated or truncated: call `reset()`."""
+
+    def __init__(self, node: str, max_line_chars: int = 65536) -> None:
+        self.node = node
+        self.max_line_chars = max_line_chars
+        self.bytes_consumed = 0
+        self.unparsed: list[str] = []  # notes of every line not understood so far
+        self._buf = ""
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    @property
+    def pending(self) -> str:
+        """The incomplete last line, not yet turned into an event."""
+        return self._buf
+
+    def rotated(self, file_size_bytes: int) -> bool:
+        return file_size_bytes < self.bytes_consumed
+
+    def reset(self) -> None:
+        self.bytes_consumed = 0
+        self._buf = ""
+        self._decoder.reset()
+
+    def feed(self, chunk: str | bytes) -> tuple[FailoverEvent, ...]:
+        if isinstance(chunk, bytes):
+            self.bytes_consumed += len(chunk)
+            chunk = self._decoder.decode(chunk)
+        *complete, self._buf = (self._buf + chunk).split("\n")
+        if len(self._buf) > self.max_line_chars:  # a writer that never ends its line: do not grow forever
+            complete.append(self._buf)
+            self._buf = ""
+        return self._events(complete)
+
+    def flush(self) -> tuple[FailoverEvent, ...]:
+        """Treat the pending partial line as complete (when the writer is known to be done)."""
+        rest = self._buf + self._decoder.decode(b"", final=True)
+        self._buf = ""
+        return self._events([rest])
+
+    def _events(self, lines: list[str]) -> tuple[FailoverEvent, ...]:
+        out = []
+        for line in lines:
+            if not line.strip():
+                continue
+            p = parse_failover_line(line, self.node)
+            self.unparsed.extend(p.unparsed)
+            if p.value is not None:
+                out.append(p.value)
+        return tuple(out)
