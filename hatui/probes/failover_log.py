@@ -30,6 +30,13 @@ def read_from_command(path: str = DEFAULT_PATH, offset_bytes: int = 0) -> str:
     return f"stat -c %s {p} 2>/dev/null || echo 0; tail -c +{max(0, int(offset_bytes)) + 1} {p} 2>/dev/null || true"
 
 
+def split_read_from_output(output: str) -> tuple[int | None, str]:
+    """(file size in bytes, new text) from the output of `read_from_command`."""
+    first, _, rest = output.partition("\n")
+    size = first.strip()
+    return (int(size), rest) if size.isdigit() else (None, output)
+
+
 _LINE_RE = re.compile(r"^(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) - Keepalived notification on (?P<name>.+?): "
                       r"State changed to (?P<state>\S+) \(Type: (?P<type>[^)]*)\)\s*$")
 

@@ -1,0 +1,181 @@
+"""keepalived parsers on real dumps (exporter fixtures, an issue excerpt, and captures from the lab)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hatui.probes import keepalived as ka
+
+FIX = Path(__file__).parent / "fixtures"
+LAB_PASSWORD = "Zq8pW3xk"  # what the lab fixtures hold in place of the lab's generated password
+
+
+def fx(name: str) -> str:
+    return (FIX / name).read_text(encoding="utf-8")
+
+
+# ---- JSON ------------------------------------------------------------------------------------------
+def test_json_lab_master():
+    p = ka.parse_keepalived_json(fx("lab/keepalived.json-v2.2.7-node1-lab.txt"))
+    assert p.unparsed == ()
+    (i,) = p.value
+    assert (i.name, i.state, i.wanted_state, i.vrid) == ("VI_1", "MASTER", "MASTER", 51)
+    assert (i.base_priority, i.effective_priority) == (100, 80)
+    assert i.vips_held == ("198.18.0.100",) and i.vips[0].prefix_len == 24 and i.vips[0].device == "eth0"
+    assert i.last_transition == 1795587636.551706
+    assert i.master_priority is None and i.master_router is None
+    assert (i.become_master_count, i.release_master_count, i.auth_failures) == (1, 0, 0)
+    assert [s.name for s in i.track_scripts] == ["'/etc/keepalived/check_mysql.sh'", "'/etc/keepalived/check_galera.sh'",
+                                                 "'/etc/keepalived/check_drbd.sh'"]
+    assert {s.status for s in i.track_scripts} == {"unknown"}  # JSON carries no script status
+    assert i.interface == "eth0" and i.source == "json"
+
+
+def test_json_lab_backup():
+    (i,) = ka.parse_keepalived_json(fx("lab/keepalived.json-v2.2.7-node2-lab.txt")).value
+    assert (i.state, i.base_priority, i.effective_priority, i.master_priority) == ("BACKUP", 90, 70, 80)
+    assert i.vips_held == () and i.vips[0].installed is False
+
+
+def test_json_reconstructed_sample():
+    (i,) = ka.parse_keepalived_json(fx("keepalived/keepalived.json-v1-array-master-reconstructed.txt")).value
+    assert (i.state, i.vrid, i.vips_held) == ("MASTER", 51, ("10.0.0.100",))
+
+
+def test_json_version_2_and_state_integers():
+    item = json.loads(fx("lab/keepalived.json-v2.2.7-node1-lab.txt"))[0]
+    for number, name in ka.STATE_BY_NUMBER.items():
+        item["data"]["state"] = number
+        v2 = json.dumps({"vrrp": [item], "track_process": []})
+        assert ka.parse_keepalived_json(v2).value[0].state == name
+    item["data"]["state"] = 42
+    odd = ka.parse_keepalived_json(json.dumps([item]))
+    assert odd.value[0].state == "unknown" and odd.unparsed
+
+
+@pytest.mark.parametrize("name", ["lab/keepalived.json-v2.2.7-node1-lab.txt", "lab/keepalived.data-v2.2.7-node1-lab.txt",
+                                  "lab/keepalived.json-v2.2.7-node2-lab.txt", "lab/keepalived.data-v2.2.7-node2-lab.txt"])
+def test_password_never_reaches_the_result(name):
+    text = fx(name)
+    assert LAB_PASSWORD in text  # the fixture does hold it, as keepalived 2.2.7 prints it
+    parse = ka.parse_keepalived_json if name.endswith(("json-v2.2.7-node1-lab.txt", "json-v2.2.7-node2-lab.txt")) \
+        else ka.parse_keepalived_data
+    p = parse(text)
+    assert p.value
+    assert LAB_PASSWORD not in repr(p) and LAB_PASSWORD not in p.raw
+    # and not even when the dump is cut in the middle of the password
+    cut = text[: text.index(LAB_PASSWORD) + 4]
+    assert LAB_PASSWORD[:4] not in repr(parse(cut))
+
+
+def test_password_of_v135_sample_is_dropped():
+    p = ka.parse_keepalived_data(fx("keepalived/keepalived.data-v1.3.5-issue150-excerpt.txt"))
+    assert "Password = 1111" in fx("keepalived/keepalived.data-v1.3.5-issue150-excerpt.txt")
+    assert "1111" not in repr(p)
+
+
+# ---- data dump -------------------------------------------------------------------------------------
+def test_data_lab_master_with_script_status_and_track_file():
+    p = ka.parse_keepalived_data(fx("lab/keepalived.data-v2.2.7-node1-lab.txt"))
+    assert p.unparsed == ()
+    (i,) = p.value
+    assert (i.state, i.wanted_state, i.vrid, i.base_priority, i.effective_priority) == ("MASTER", "MASTER", 51, 100, 80)
+    assert i.vips_held == ("198.18.0.100",) and i.interface == "eth0"
+    assert [(s.name, s.weight, s.status) for s in i.track_scripts] == [
+        ("chk_mysql", -20, "GOOD"), ("chk_galera", -20, "GOOD"), ("chk_drbd", -20, "BAD")]
+    assert [(f.name, f.weight, f.value) for f in i.track_files] == [("maintenance", 1, 0)]
+    assert i.last_transition == 1795587636.551706 and i.fault_count == 0
+
+
+def test_data_lab_backup_names_the_master():
+    (i,) = ka.parse_keepalived_data(fx("lab/keepalived.data-v2.2.7-node2-lab.txt")).value
+    assert (i.state, i.master_router, i.master_priority) == ("BACKUP", "198.18.0.11", 80)
+    assert i.vips_held == () and i.vips[0].address == "198.18.0.100"
+
+
+def test_data_v227_exporter_header_variant():
+    (i,) = ka.parse_keepalived_data(fx("keepalived/keepalived.data-v2.2.7-master-mehdy-exporter.txt")).value
+    assert (i.name, i.base_priority, i.effective_priority) == ("VI_227_1", 50, 150)
+    assert i.vips_held == ("10.1.0.1",)  # "Virtual IP (1):"; the excluded VIP is not a VIP
+    assert [v.address for v in i.vips] == ["10.1.0.1"]
+    assert i.track_scripts[0].name == "chk_script" and i.track_scripts[0].weight == 100
+    assert i.track_scripts[0].status == "unknown"  # the fixture's script section names "check_script"
+    assert i.last_transition == 1673674892.34836
+
+
+def test_data_v2010_count_header_without_set_marker():
+    p = ka.parse_keepalived_data(fx("keepalived/keepalived.data-v2.0.10-master-mehdy-exporter.txt"))
+    (i,) = p.value
+    assert (i.name, i.state, i.vrid, i.effective_priority) == ("VI_1", "MASTER", 52, 50)
+    assert i.vips_held == ("2.2.2.2",)  # inferred from MASTER: 2.0 has no " set"
+    assert any("inferred" in n for n in p.unparsed)
+    assert [(s.name, s.weight, s.status) for s in i.track_scripts] == [("chk_service", 0, "GOOD")]
+    assert i.last_transition == 1595875667.0
+
+
+def test_data_v135_nested_script():
+    (i,) = ka.parse_keepalived_data(fx("keepalived/keepalived.data-v1.3.5-issue150-excerpt.txt")).value
+    assert (i.name, i.state, i.vrid, i.base_priority, i.effective_priority) == ("gql_5111", "MASTER", 100, 110, None)
+    assert i.interface == "ens192" and i.vips_held == ("10.72.63.100",)
+    assert [(s.name, s.weight, s.status) for s in i.track_scripts] == [("chk_nginx_service", -10, "GOOD")]
+
+
+# ---- stats -----------------------------------------------------------------------------------------
+def test_stats_and_merge():
+    p = ka.parse_keepalived_stats(fx("keepalived/keepalived.stats-v2.1.5-mehdy-exporter.txt"))
+    assert p.unparsed == () and [s.name for s in p.value] == ["VI_EXT_1", "VI_EXT_2", "VI_EXT_3"]
+    s2 = p.value[1]
+    assert (s2.adverts_received, s2.adverts_sent, s2.become_master_count, s2.release_master_count) == (10, 158, 2, 2)
+    assert s2.packet_errors == 50 and s2.auth_failures == 60 and s2.priority_zero_sent == 12
+    (old,) = ka.parse_keepalived_stats(fx("keepalived/keepalived.stats-v1.3.5-mehdy-exporter.txt")).value
+    assert (old.auth_invalid_type, old.auth_type_mismatch, old.auth_failure) == (3, 6, 7)
+    data = ka.parse_keepalived_data(fx("lab/keepalived.data-v2.2.7-node2-lab.txt")).value
+    stats = ka.parse_keepalived_stats(fx("lab/keepalived.stats-v2.2.7-node2-lab.txt")).value
+    (merged,) = ka.with_stats(data, stats)
+    assert (merged.become_master_count, merged.release_master_count, merged.auth_failures) == (0, 0, 0)
+    assert stats[0].adverts_received > 0 and stats[0].adverts_sent == 0
+
+
+# ---- ip -o addr ------------------------------------------------------------------------------------
+def test_ip_addr_finds_the_vip():
+    p = ka.parse_ip_addr(fx("lab/ip-o-addr-node1-lab.txt"))
+    assert p.unparsed == ()
+    by_if = ka.addresses_by_interface(p.value)
+    assert sorted(by_if) == ["eth0", "lo"]
+    vip = ka.find_address(p.value, "198.18.0.100")
+    assert vip and vip.ifname == "eth0" and vip.prefix_len == 24 and vip.secondary and vip.scope == "global"
+    assert ka.find_address(ka.parse_ip_addr(fx("lab/ip-o-addr-node2-lab.txt")).value, "198.18.0.100") is None
+    assert [a.family for a in by_if["lo"]] == ["inet", "inet6"]
+
+
+def test_ip_addr_variants():
+    text = ("3: eth1@if9    inet 10.0.0.5/24 brd 10.0.0.255 scope global dynamic noprefixroute eth1:vip\\       "
+            "valid_lft 86000sec preferred_lft 86000sec\n"
+            "3: eth1@if9    inet6 2001:db8::5/64 scope global \\       valid_lft forever preferred_lft forever\n")
+    a, b = ka.parse_ip_addr(text).value
+    assert (a.ifname, a.address, a.label, a.scope) == ("eth1", "10.0.0.5", "eth1:vip", "global")
+    assert ka.find_address((a, b), "2001:DB8:0::5") == b
+
+
+# ---- notify FIFO and commands ----------------------------------------------------------------------
+def test_notify_fifo_lines_from_sample():
+    lines = [ln for ln in fx("keepalived/notify-script-argv-and-fifo-reconstructed.txt").splitlines()
+             if ln.startswith(("INSTANCE \"", "GROUP \""))]
+    events = [ka.parse_notify_fifo_line(ln).value for ln in lines]
+    assert [(e.type, e.name, e.state, e.priority) for e in events] == [
+        ("INSTANCE", "VI_1", "MASTER", 100), ("INSTANCE", "VI_1", "BACKUP", 90),
+        ("INSTANCE", "VI_1", "MASTER_PRIORITY", 80), ("GROUP", "VG_1", "FAULT", 0)]
+    bad = ka.parse_notify_fifo_line("/etc/keepalived/notify.sh INSTANCE VI_1 MASTER 100")
+    assert bad.value is None and bad.unparsed
+
+
+def test_dump_commands():
+    cmd = ka.json_dump_command()
+    assert "keepalived --signum=JSON" in cmd and "/run/keepalived.pid" in cmd
+    assert '"/proc/$P/root"/tmp/keepalived.json' in cmd
+    assert "--signum=DATA" in ka.data_dump_command() and "keepalived.stats" in ka.stats_dump_command()
+    with pytest.raises(ValueError):
+        ka.json_dump_command("tmp; rm -rf /")
