@@ -90,7 +90,8 @@ class FailoverLogTail:
     """Incremental reader: `feed()` new text (str, or bytes that may end mid-character) and get the
     events of the lines completed by it.  A partial last line waits for the next chunk.
 
-    `bytes_consumed` counts every byte fed (when fed bytes), i.e. the file offset to read from next.
+    `bytes_consumed` counts every byte fed (str is counted as its UTF-8 encoding), i.e. the file
+    offset to read from next (`read_from_command(path, tail.bytes_consumed)`).
     If the file is now smaller than that, it was rotated or truncated: call `reset()`."""
 
     def __init__(self, node: str, max_line_chars: int = 65536) -> None:
@@ -118,6 +119,8 @@ class FailoverLogTail:
         if isinstance(chunk, bytes):
             self.bytes_consumed += len(chunk)
             chunk = self._decoder.decode(chunk)
+        else:  # exact as long as the remote text was valid UTF-8
+            self.bytes_consumed += len(chunk.encode("utf-8", errors="surrogateescape"))
         *complete, self._buf = (self._buf + chunk).split("\n")
         if len(self._buf) > self.max_line_chars:  # a writer that never ends its line: do not grow forever
             complete.append(self._buf)
