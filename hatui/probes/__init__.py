@@ -6,9 +6,12 @@ few helpers they share."""
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import shlex
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 UINT64_MAX = 2**64 - 1  # "-1" printed as unsigned by Galera and others
 
@@ -84,3 +87,28 @@ def dedupe(notes: list[str]) -> tuple[str, ...]:
     for n in notes:
         counts[n] = counts.get(n, 0) + 1
     return tuple(n if c == 1 else f"{n} (×{c})" for n, c in counts.items())
+
+
+INTERNAL_ERROR = "internal parser error"
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def never_raises(redactor: Callable[[str], str] | None = None) -> Callable[[_F], _F]:
+    """Last line of the "parsers never raise" promise: a bug on odd input becomes an `unparsed` note
+    (starting with INTERNAL_ERROR, which the robustness tests look for) instead of a crash."""
+
+    def wrap(fn: _F) -> _F:
+        @functools.wraps(fn)
+        def safe(source: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(source, *args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - deliberately everything
+                from hatui.model import Parsed
+
+                raw = source if isinstance(source, str) else ""
+                return Parsed(None, (f"{INTERNAL_ERROR} in {fn.__name__}: {type(exc).__name__}: {exc}",),
+                              redactor(raw) if redactor else raw)
+
+        return safe  # type: ignore[return-value]
+
+    return wrap

@@ -8,6 +8,7 @@ vocabulary and the 8.4 → 9 translation, and splitting them would scatter that.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import replace
 from datetime import datetime
@@ -28,7 +29,17 @@ from hatui.model import (
     Parsed,
     ProcDrbd,
 )
-from hatui.probes import dedupe, quote, snippet, strip_ansi, to_bool, to_float, to_int, valid_name
+from hatui.probes import (
+    dedupe,
+    never_raises,
+    quote,
+    snippet,
+    strip_ansi,
+    to_bool,
+    to_float,
+    to_int,
+    valid_name,
+)
 
 # ---- commands --------------------------------------------------------------------------------------
 PROC_DRBD_COMMAND = "cat /proc/drbd"
@@ -151,6 +162,7 @@ class _ProcMinor:
         return DrbdResource.build(name, st["role"], "/proc/drbd", (vol,), (conn,))
 
 
+@never_raises()
 def parse_proc_drbd(text: str) -> Parsed[ProcDrbd]:
     """/proc/drbd of 8.4 (and 8.3).  The DRBD 9 header-only form yields no resources and
     `drbd9_header_only=True`: use `drbdadm status` / `drbdsetup status --json` there."""
@@ -267,9 +279,12 @@ def _peer_device_from_keys(p: dict[str, str], connected: bool) -> DrbdPeerDevice
         received_kib=to_int(p.get("received")), sent_kib=to_int(p.get("sent")))
 
 
+@never_raises()
 def parse_drbdadm_status(text: str) -> Parsed[tuple[DrbdResource, ...]]:
     """`drbdadm status` / `drbdsetup status [-v] [-s]`.  Lines wrapped at 80 columns are joined: a
     resource is everything from a line starting in column 0 to the next, split on whitespace."""
+    if not text.strip():
+        return Parsed(None, ("empty input",), text)
     notes: list[str] = []
     blocks: list[list[str]] = []
     for line in strip_ansi(text).splitlines():
@@ -301,8 +316,13 @@ def _j(d: dict[str, Any], key: str, kind: type) -> Any:
     if kind is int and isinstance(v, bool):
         return None
     if kind is float and isinstance(v, int | float) and not isinstance(v, bool):
-        return float(v)
+        return float(v) if math.isfinite(v) else None  # json.loads accepts NaN and Infinity
     return v if isinstance(v, kind) else None
+
+
+def _jlist(d: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    v = d.get(key)
+    return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
 
 
 def _json_peer_device(p: dict[str, Any]) -> DrbdPeerDevice:
@@ -321,6 +341,7 @@ def _json_peer_device(p: dict[str, Any]) -> DrbdPeerDevice:
         out_of_sync_kib=_j(p, "out-of-sync", int), received_kib=_j(p, "received", int), sent_kib=_j(p, "sent", int))
 
 
+@never_raises()
 def parse_drbdsetup_status_json(text: str) -> Parsed[tuple[DrbdResource, ...]]:
     """`drbdsetup status --json` (DRBD 9): an array of resources; sizes in KiB."""
     try:
@@ -340,13 +361,13 @@ def parse_drbdsetup_status_json(text: str) -> Parsed[tuple[DrbdResource, ...]]:
             client=_j(d, "client", bool), quorum=_j(d, "quorum", bool),
             open=(None if d.get("open") is None else str(d["open"]).lower()),
             size_kib=_j(d, "size", int), read_kib=_j(d, "read", int), written_kib=_j(d, "written", int),
-        ) for d in r.get("devices") or [] if isinstance(d, dict))
+        ) for d in _jlist(r, "devices"))
         conns = tuple(DrbdConnection(
             name=_j(c, "name", str) or "?", connection_state=_j(c, "connection-state", str) or "Unknown",
             peer_role=_j(c, "peer-role", str), peer_node_id=_j(c, "peer-node-id", int),
             congested=_j(c, "congested", bool),
-            peer_devices=tuple(_json_peer_device(p) for p in c.get("peer_devices") or [] if isinstance(p, dict)),
-        ) for c in r.get("connections") or [] if isinstance(c, dict))
+            peer_devices=tuple(_json_peer_device(p) for p in _jlist(c, "peer_devices")),
+        ) for c in _jlist(r, "connections"))
         susp = r.get("suspended")
         resources.append(DrbdResource.build(
             r["name"], _j(r, "role", str) or "Unknown", "status-json", vols, conns,
@@ -372,6 +393,7 @@ def _event_lines(text: str) -> list[str]:
     return out
 
 
+@never_raises()
 def parse_event_line(line: str) -> Parsed[DrbdEvent]:
     tokens = line.split()
     ts: datetime | None = None
@@ -474,6 +496,7 @@ class _Fold:
         return tuple(out)
 
 
+@never_raises()
 def parse_events2(text: str) -> Parsed[Events2Dump]:
     """`drbdsetup events2 [--now] [--statistics] [--timestamps] [--diff]`, 8.4 and 9 paths."""
     notes: list[str] = []
@@ -504,10 +527,19 @@ def _lines(text: str) -> list[str]:
     return [ln.strip() for ln in strip_ansi(text).splitlines() if ln.strip()]
 
 
+def _state_lines(text: str, notes: list[str]) -> list[str]:
+    lines = _lines(text)
+    if not lines:
+        notes.append("empty input")
+    return lines
+
+
+@never_raises()
 def parse_role(text: str) -> Parsed[tuple[DrbdRole, ...]]:
     """8.4: `Primary/Secondary` per minor; DRBD 9: `Primary`; `Unconfigured` when down."""
-    out, notes = [], []
-    for ln in _lines(text):
+    out: list = []
+    notes: list[str] = []
+    for ln in _state_lines(text, notes):
         parts = ln.split("/")
         if all(p in ROLES | {"Unconfigured"} for p in parts) and len(parts) <= 2:
             out.append(DrbdRole(parts[0], tuple(parts[1:])))
@@ -516,10 +548,12 @@ def parse_role(text: str) -> Parsed[tuple[DrbdRole, ...]]:
     return Parsed(tuple(out) if out or not notes else None, tuple(notes), text)
 
 
+@never_raises()
 def parse_cstate(text: str) -> Parsed[tuple[str, ...]]:
     """8.4: the raw cs name per minor (`WFConnection`, `SyncSource`); DRBD 9: one line per connection."""
-    out, notes = [], []
-    for ln in _lines(text):
+    out: list = []
+    notes: list[str] = []
+    for ln in _state_lines(text, notes):
         if ln in CSTATES_84 | CONN_STATES_9 | {"Unconfigured"}:
             out.append(ln)
         else:
@@ -527,10 +561,12 @@ def parse_cstate(text: str) -> Parsed[tuple[str, ...]]:
     return Parsed(tuple(out) if out or not notes else None, tuple(notes), text)
 
 
+@never_raises()
 def parse_dstate(text: str) -> Parsed[tuple[DrbdDiskStates, ...]]:
     """`UpToDate/UpToDate` (local/peer...), `UpToDate` (DRBD 9 guide), `Unconfigured`."""
-    out, notes = [], []
-    for ln in _lines(text):
+    out: list = []
+    notes: list[str] = []
+    for ln in _state_lines(text, notes):
         parts = ln.split("/")
         if all(p in DISK_STATES | {"Unconfigured"} for p in parts):
             out.append(DrbdDiskStates(parts[0], tuple(parts[1:])))
@@ -551,6 +587,7 @@ _FAIL_REASONS: dict[int, DrbdErrorReason] = {125: "already-connected", 127: "min
 _NOISE = ("DRBD module version:", "userland version:", "preferably kernel and userland")
 
 
+@never_raises()
 def parse_drbd_error(stderr: str, exit_code: int | None = None) -> Parsed[DrbdError]:
     """stderr of a failed `drbdadm primary|secondary|invalidate|connect ...`.  Value None with no
     note means nothing failed (exit 0, nothing recognisable on stderr)."""

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from hatui.model import FailoverEvent, Parsed
-from hatui.probes import dedupe, quote, snippet, valid_path
+from hatui.probes import dedupe, never_raises, quote, snippet, valid_path
 
 DEFAULT_PATH = "/var/log/keepalived_failover.log"
 
@@ -41,6 +41,7 @@ _LINE_RE = re.compile(r"^(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) - Keepalived not
                       r"State changed to (?P<state>\S+) \(Type: (?P<type>[^)]*)\)\s*$")
 
 
+@never_raises()
 def parse_failover_line(line: str, node: str) -> Parsed[FailoverEvent]:
     """One line.  An unparseable line still gives an event with only `node` and `raw`, plus a note."""
     line = line.rstrip("\r\n")
@@ -57,6 +58,7 @@ def parse_failover_line(line: str, node: str) -> Parsed[FailoverEvent]:
     return Parsed(FailoverEvent(ts, node, m["name"], m["state"], m["type"], line), (), line)
 
 
+@never_raises()
 def parse_failover_log(text: str, node: str) -> Parsed[tuple[FailoverEvent, ...]]:
     """Every non-blank line, in file order; unparseable ones are kept (raw only) and noted."""
     events: list[FailoverEvent] = []

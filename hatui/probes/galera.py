@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from hatui.model import GaleraState, GraState, Parsed, RecoveredPosition
-from hatui.probes import UINT64_MAX, quote, snippet, to_bool, to_float, to_int, valid_path
+from hatui.probes import UINT64_MAX, never_raises, quote, snippet, to_bool, to_float, to_int, valid_path
 
 # ---- commands --------------------------------------------------------------------------------------
 WSREP_STATUS_SQL = "SHOW GLOBAL STATUS LIKE 'wsrep%'"
@@ -74,6 +74,7 @@ def _uint_or_none(text: str | None) -> int | None:
     return None if n is None or n in (UINT64_MAX, -1) else n
 
 
+@never_raises()
 def parse_wsrep_status(source: str | Iterable[tuple[Any, Any]]) -> Parsed[GaleraState]:
     """`SHOW GLOBAL STATUS LIKE 'wsrep%'`, as text or as (name, value) rows.  Keyed by name: the
     order differs between versions."""
@@ -121,6 +122,7 @@ def parse_wsrep_status(source: str | Iterable[tuple[Any, Any]]) -> Parsed[Galera
 
 
 # ---- grastate.dat ----------------------------------------------------------------------------------
+@never_raises()
 def parse_grastate(text: str) -> Parsed[GraState]:
     """grastate.dat.  Tolerates the space padding Galera leaves after the last line, the pre-3.19 form
     (no safe_to_bootstrap, an empty cert_index:) and hand-edited whitespace."""
@@ -155,6 +157,7 @@ def parse_grastate(text: str) -> Parsed[GraState]:
 _RECOVERED_RE = re.compile(r"WSREP: Recovered position(?: from storage)?:?\s+(?P<uuid>[0-9a-fA-F-]{36}):(?P<seqno>-?\d+)")
 
 
+@never_raises()
 def parse_recovered_position(text: str) -> Parsed[RecoveredPosition]:
     """The last `WSREP: Recovered position: <uuid>:<seqno>` in error-log text (also the
     `Recovered position from storage:` form MariaDB logs at startup, and mysqld_safe's colon-less one)."""

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import re
 from dataclasses import replace
 from typing import Any, Literal
 
 from hatui.model import IpAddress, NotifyEvent, Parsed, TrackFile, TrackScript, Vip, VrrpInstance, VrrpStats
-from hatui.probes import quote, snippet, to_float, to_int, valid_path
+from hatui.probes import never_raises, quote, snippet, to_float, to_int, valid_path
 
 # ---- commands --------------------------------------------------------------------------------------
 PID_FILE = "/run/keepalived.pid"  # the parent: dump signals go to it
@@ -79,6 +80,7 @@ STATES = frozenset(STATE_BY_NUMBER.values()) | {"unknown"}
 _VIP_RE = re.compile(r"^(?P<addr>[0-9A-Fa-f.:]+)(?:/(?P<plen>\d+))?(?P<rest>.*)$")
 
 
+@never_raises(redact)
 def parse_vip(text: str) -> Vip | None:
     """`10.1.0.1/24 dev ens3 scope global set` (a data-dump line or a JSON "vips" string)."""
     m = _VIP_RE.match(text.strip())
@@ -92,9 +94,16 @@ def parse_vip(text: str) -> Vip | None:
 # ---- JSON ------------------------------------------------------------------------------------------
 def _n(d: dict[str, Any], key: str) -> int | None:
     v = d.get(key)
-    return int(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+    ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    return int(v) if ok else None
 
 
+def _strings(d: dict[str, Any], key: str) -> list[str]:
+    v = d.get(key)
+    return [x for x in v if isinstance(x, str)] if isinstance(v, list) else []
+
+
+@never_raises(redact)
 def parse_keepalived_json(text: str) -> Parsed[tuple[VrrpInstance, ...]]:
     """/tmp/keepalived.json: json_version 1 (an array of {"data","stats"}) or 2 ({"vrrp": [...]})."""
     raw = redact(text)
@@ -118,11 +127,11 @@ def parse_keepalived_json(text: str) -> Parsed[tuple[VrrpInstance, ...]]:
         state = STATE_BY_NUMBER.get(state_n, "unknown") if state_n is not None else "unknown"
         if state == "unknown":
             notes.append(f"{d['iname']}: state {d.get('state')!r} not understood")
-        vips = tuple(v for v in (parse_vip(x) for x in d.get("vips") or [] if isinstance(x, str)) if v)
+        vips = tuple(v for v in (parse_vip(x) for x in _strings(d, "vips")) if v)
         held = tuple(v.address for v in vips if v.installed)
         if not held and d.get("vipset") is True:  # before 2.1.0 the strings had no " set" marker
             held = tuple(v.address for v in vips)
-        scripts = tuple(TrackScript(x, None, "unknown") for x in d.get("track_script") or [] if isinstance(x, str))
+        scripts = tuple(TrackScript(x, None, "unknown") for x in _strings(d, "track_script"))
         auth = [_n(s, k) for k in ("invalid_authtype", "authtype_mismatch", "auth_failure")]
         lt = d.get("last_transition")
         out.append(VrrpInstance(
@@ -130,7 +139,7 @@ def parse_keepalived_json(text: str) -> Parsed[tuple[VrrpInstance, ...]]:
             wanted_state=STATE_BY_NUMBER.get(want_n, "unknown") if want_n is not None else None,
             base_priority=_n(d, "base_priority"), effective_priority=_n(d, "effective_priority"),
             vrid=_n(d, "vrid"), vips_held=held, track_scripts=scripts,
-            last_transition=float(lt) if isinstance(lt, int | float) and lt else None,
+            last_transition=float(lt) if isinstance(lt, int | float) and lt and math.isfinite(lt) else None,
             master_router=None,  # not in the JSON
             master_priority=_n(d, "master_priority") if state == "BACKUP" else None,
             become_master_count=_n(s, "become_master"), release_master_count=_n(s, "release_master"),
@@ -187,7 +196,7 @@ def _parse_data_sections(text: str) -> tuple[list[_DataInstance], dict[str, dict
             elif key == "Track file":
                 block = files.setdefault(val, {"name": val})
             continue
-        if line.startswith("     ") and list_key and inst and block is None:
+        if line.startswith("     ") and line.strip() and list_key and inst and block is None:
             inst.lists.setdefault(list_key, []).append(line.strip())
             continue
         if (m := _KV_RE.match(line)) or (m := _HEADER_RE.match(line)):
@@ -213,6 +222,7 @@ def _script_status(raw: str | None) -> Literal["GOOD", "BAD", "unknown"]:
     return "unknown"
 
 
+@never_raises(redact)
 def parse_keepalived_data(text: str) -> Parsed[tuple[VrrpInstance, ...]]:
     """/tmp/keepalived.data (SIGUSR1), keepalived 1.3.x to 2.x: the VRRP Topology and VRRP Scripts
     sections.  Lines hatui does not need are skipped without notes: the dump has hundreds."""
@@ -273,6 +283,7 @@ _STATS_FIELDS = {
 }
 
 
+@never_raises(redact)
 def parse_keepalived_stats(text: str) -> Parsed[tuple[VrrpStats, ...]]:
     """/tmp/keepalived.stats (SIGUSR2): per instance, 2-space headings and 4-space `Key: value`."""
     notes: list[str] = []
@@ -328,9 +339,10 @@ _IP_RE = re.compile(r"^(?P<idx>\d+):\s+(?P<ifname>[^\s@]+)(?:@\S+)?\s+(?P<fam>in
 _IP_SKIP_NEXT = frozenset({"brd", "peer", "metric", "proto"})
 
 
+@never_raises(redact)
 def parse_ip_addr(text: str) -> Parsed[tuple[IpAddress, ...]]:
     """`ip -o addr show` (one line per address; link lines are skipped)."""
-    notes: list[str] = []
+    notes: list[str] = [] if text.strip() else ["empty input"]
     out = []
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip() or " link/" in line:
@@ -386,6 +398,7 @@ def find_address(addrs: tuple[IpAddress, ...], ip: str) -> IpAddress | None:
 _FIFO_RE = re.compile(r'^(?P<type>INSTANCE|GROUP) "(?P<name>[^"]*)" (?P<state>[A-Z_]+) (?P<prio>-?\d+)$')
 
 
+@never_raises(redact)
 def parse_notify_fifo_line(line: str) -> Parsed[NotifyEvent]:
     """`INSTANCE "VI_1" MASTER 100` (notify_fifo / vrrp_notify_fifo)."""
     m = _FIFO_RE.match(line.strip())
