@@ -92,7 +92,12 @@ LOG={log}
 echo "$(date '+%Y-%m-%d %H:%M:%S') - Keepalived notification on $NAME: State changed to $STATE (Type: $TYPE)" >> "$LOG"
 case "$STATE" in
     MASTER)
-        drbdadm primary r0 >> /var/log/keepalived_drbd.log 2>&1
+        # The old master demotes in its own notify script at this same moment: until it has, DRBD
+        # refuses a second primary.  Retry for up to 10 s instead of giving up on the first refusal.
+        for _ in $(seq 1 20); do
+            drbdadm primary r0 >> /var/log/keepalived_drbd.log 2>&1 && break
+            sleep 0.5
+        done
         mount /dev/drbd0 /mnt/drbd >> /var/log/keepalived_drbd.log 2>&1
         ;;
     BACKUP|FAULT)
