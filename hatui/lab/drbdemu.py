@@ -999,7 +999,8 @@ class Kernel:
                 if job[0] == "replicate":
                     if mirror(cfg, cfg.backing_dir, cfg.peer_backing_dir):
                         with self.store.locked() as st:
-                            kib = diff_kib(self.replicated_snap, job[1])
+                            base = self.synced_snap if self.replicated_snap is None else self.replicated_snap
+                            kib = diff_kib(base, job[1])
                             st["nodes"][cfg.node]["cnt"]["ns"] += kib
                             st["nodes"][cfg.peer]["cnt"]["nr"] += kib
                             st["nodes"][cfg.peer]["cnt"]["dw"] += kib
