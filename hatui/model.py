@@ -394,6 +394,24 @@ class NodeSnapshot:
     grastate: GraState | None = None
     failover_events: tuple[FailoverEvent, ...] = ()
     notes: tuple[str, ...] = ()
+    error: str | None = None  # why it is unreachable, or what failed in this poll
+    keepalived_running: bool | None = None  # None: unknown (unreachable)
+    drbd_mounted: bool | None = None  # is the DRBD mount point mounted on this node
+    mysql_error: str | None = None
+    poll_latency_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class WebCheck:
+    """The status page fetched through the VIP from the workstation side."""
+
+    url: str
+    ok: bool  # answered 200 with the expected text
+    node: str | None  # the node the page names ("... running on node NAME")
+    latency_ms: float | None
+    status: int | None = None
+    error: str | None = None
+    body: str = ""
 
 
 @dataclass(frozen=True)
@@ -401,6 +419,7 @@ class ClusterSnapshot:
     taken_at_epoch_s: float
     nodes: tuple[NodeSnapshot, ...]
     findings: tuple[Finding, ...] = ()
+    web: WebCheck | None = None
     failover_events: tuple[FailoverEvent, ...] = field(default=())  # both nodes' logs, merged in time order
 
     def node(self, name: str) -> NodeSnapshot | None:

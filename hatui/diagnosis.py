@@ -1,0 +1,289 @@
+"""Pure rules over a ClusterSnapshot: what is wrong, why it matters, what to do.
+
+Each rule looks only at the snapshot (and the config for what is expected) and returns Findings.
+Nothing here talks to a node, so every rule is tested on recorded snapshots.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from hatui.config import Config
+from hatui.model import ClusterSnapshot, DrbdResource, Finding, NodeSnapshot, VrrpInstance
+
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2, "ok": 3}
+DISCONNECTED = {"Connecting", "WFConnection", "Unconnected", "Timeout", "BrokenPipe", "NetworkFailure",
+                "ProtocolError", "Disconnecting", "TearDown"}
+SYNCING = {"SyncSource", "SyncTarget", "PausedSyncS", "PausedSyncT", "StartingSyncS", "StartingSyncT",
+           "WFBitMapS", "WFBitMapT", "WFSyncUUID"}
+
+
+def _f(severity: str, code: str, title: str, explanation: str, action: str, *nodes: str) -> Finding:
+    return Finding(severity=severity, code=code, title=title, explanation=explanation, action=action,  # type: ignore[arg-type]
+                   nodes=tuple(nodes))
+
+
+def holds_vip(node: NodeSnapshot, vip: str) -> bool:
+    return any(a.address == vip for a in node.addresses)
+
+
+def vrrp_instance(node: NodeSnapshot, name: str) -> VrrpInstance | None:
+    return next((v for v in node.vrrp if v.name == name), None)
+
+
+def drbd_resource(node: NodeSnapshot, name: str) -> DrbdResource | None:
+    return next((r for r in node.drbd if r.name == name), None)
+
+
+def _ago(epoch: float | None, now: float) -> str:
+    if epoch is None:
+        return ""
+    secs = max(0, int(now - epoch))
+    return f" for {secs // 60} min {secs % 60} s" if secs >= 60 else f" for {secs} s"
+
+
+# ---- rules ---------------------------------------------------------------------------------------------
+def reachability(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]:
+    for n in snap.nodes:
+        if not n.reachable:
+            yield _f("critical", "node-unreachable", f"{n.node} unreachable{_ago(n.since_epoch_s, snap.taken_at_epoch_s)}",
+                     f"hatui cannot reach {n.node}: {n.error or 'no answer'}. What it last showed may be stale.",
+                     "Check the node's power and network; hatui keeps reconnecting with backoff.", n.node)
+        elif n.keepalived_running is False:
+            yield _f("critical", "keepalived-down", f"keepalived not running on {n.node}",
+                     f"{n.node} takes no part in VRRP: it can neither hold nor take over the VIP.",
+                     f"Start keepalived on {n.node} (systemctl start keepalived).", n.node)
+
+
+def vip(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]:
+    up = [n for n in snap.nodes if n.reachable]
+    holders = [n.node for n in up if holds_vip(n, cfg.vip)]
+    if len(holders) > 1:
+        yield _f("critical", "vip-both", f"both nodes hold the VIP {cfg.vip}",
+                 "VRRP split brain: each node thinks it is MASTER (adverts not received: link, firewall or "
+                 "auth mismatch). Clients reach either node at random.",
+                 "Find why adverts are lost (auth failures, interface); stop keepalived on the node that must not "
+                 "serve.", *holders)
+    elif not holders and len(up) == len(snap.nodes):
+        yield _f("critical", "vip-none", f"no node holds the VIP {cfg.vip}",
+                 "The service address is down: nothing answers clients.",
+                 "Check keepalived on both nodes (FAULT state? all checks failing?).")
+    elif not holders:
+        yield _f("warning", "vip-unknown", f"no reachable node holds the VIP {cfg.vip}",
+                 "The unreachable node may hold it; hatui cannot tell.", "Restore access to the unreachable node.")
+    for h in holders:
+        node = snap.node(h)
+        assert node is not None
+        res = drbd_resource(node, cfg.drbd.resource)
+        if res is not None and res.role != "Primary":
+            yield _f("critical", "vip-not-drbd-primary", f"VIP holder {h} is not DRBD primary ({res.role})",
+                     f"{h} serves clients but its DRBD {cfg.drbd.resource} is {res.role}: the replicated data is "
+                     "not available where the service runs (the notify script's promotion failed or raced).",
+                     f"Promote DRBD on {h} and mount {cfg.drbd.mount_point}, or switch the VIP to the primary.", h)
+        if node.drbd_mounted is False:
+            yield _f("critical", "vip-unmounted", f"{cfg.drbd.mount_point} not mounted on VIP holder {h}",
+                     "The service's data directory is missing on the node that answers clients.",
+                     f"Mount {cfg.drbd.device} on {cfg.drbd.mount_point} on {h} (after promoting DRBD).", h)
+    for n in up:
+        if n.node not in holders and n.drbd_mounted:
+            yield _f("warning", "mounted-on-standby", f"{cfg.drbd.mount_point} mounted on {n.node}, which has no VIP",
+                     "The data is mounted away from the service address.", "Switch over or unmount it.", n.node)
+
+
+def drbd(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]:
+    resources = {n.node: drbd_resource(n, cfg.drbd.resource) for n in snap.nodes if n.reachable}
+    primaries = [name for name, r in resources.items() if r is not None and r.role == "Primary"]
+    if len(primaries) > 1:
+        yield _f("critical", "drbd-dual-primary", f"DRBD {cfg.drbd.resource} is primary on both nodes",
+                 "Both sides can write: their data diverges (split brain on the next connect).",
+                 "Unmount and demote the node without the VIP (drbdadm secondary).", *primaries)
+    for name, r in resources.items():
+        node = snap.node(name)
+        if r is None:
+            if node is not None and node.reachable:
+                yield _f("warning", "drbd-unknown", f"no DRBD status for {cfg.drbd.resource} on {name}",
+                         "The resource is not configured, or its status could not be read.",
+                         f"Check `drbdadm status {cfg.drbd.resource}` on {name}.", name)
+            continue
+        cs = r.connection_state or ""
+        if r.unconfigured:
+            yield _f("critical", "drbd-unconfigured", f"DRBD {r.name} unconfigured on {name}",
+                     "The resource is down on this node.", f"drbdadm up {r.name} on {name}.", name)
+        elif r.split_brain_suspected or cs == "StandAlone":
+            yield _f("critical", "drbd-standalone", f"DRBD {r.name} StandAlone on {name} (split brain?)",
+                     "Replication is off. After a split brain DRBD drops the connection and stays StandAlone until "
+                     "an operator chooses the victim whose changes are discarded.",
+                     "Guided split-brain recovery: pick the victim, `connect --discard-my-data` there, `connect` "
+                     "on the survivor.", name)
+        elif cs in DISCONNECTED:
+            yield _f("warning", "drbd-disconnected", f"DRBD {r.name} on {name} waits for its peer ({cs})",
+                     "No replication: the peer is down or unreachable; writes here are not mirrored.",
+                     "Bring the peer back; DRBD reconnects and resyncs by itself.", name)
+        rs = r.replication_state or ""
+        if rs in SYNCING or cs in SYNCING:
+            pct = f"{r.sync_percent:.1f} %" if r.sync_percent is not None else "?"
+            eta = f", ETA {r.eta_s} s" if r.eta_s is not None else ""
+            speed = f", {r.speed_kib_s} KiB/s" if r.speed_kib_s is not None else ""
+            yield _f("warning" if "Paused" not in rs else "warning", "drbd-resync",
+                     f"DRBD {r.name} resync on {name}: {rs or cs} {pct}{speed}{eta}",
+                     "Until the resync finishes the SyncTarget's data is Inconsistent: it cannot take over.",
+                     "Wait for 100 % before any switchover.", name)
+        elif r.disk_state and r.disk_state != "UpToDate":
+            yield _f("critical" if r.disk_state in ("Diskless", "Failed") else "warning", "drbd-disk",
+                     f"DRBD {r.name} disk {r.disk_state} on {name}",
+                     "This node's copy is not known to be current: it must not become primary.",
+                     "Reconnect/resync (or invalidate) so it becomes UpToDate.", name)
+
+
+def galera(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]:
+    expected = cfg.mariadb.expected_cluster_size
+    states = {}
+    for n in snap.nodes:
+        if not n.reachable:
+            continue
+        if n.galera is None:
+            yield _f("critical", "mariadb-down", f"MariaDB not answering on {n.node}",
+                     n.mysql_error or "No answer from the server.", f"Check mariadb on {n.node} (error log).", n.node)
+            continue
+        g = n.galera
+        states[n.node] = g
+        if g.cluster_status and g.cluster_status != "Primary":
+            two = (" In a two-node cluster a node that loses its peer without a clean leave (crash, power loss, "
+                   "network cut) holds 1 vote of 2, no majority, so it refuses queries to avoid split brain."
+                   if expected == 2 else "")
+            yield _f("critical", "galera-non-primary", f"Galera {g.cluster_status} on {n.node}: quorum lost",
+                     f"{n.node} is not in a Primary component and serves no queries.{two}",
+                     f"If the peer is really down, re-bootstrap {n.node} (hatui galera bootstrap --node {n.node}: "
+                     "pc.bootstrap=YES) — only after comparing last committed seqnos.", n.node)
+            continue
+        if g.cluster_size is not None and g.cluster_size < expected:
+            yield _f("warning", "galera-size", f"Galera cluster size {g.cluster_size} < {expected} on {n.node}",
+                     "A member is missing: one more failure and the cluster loses quorum.",
+                     "Bring the missing node back (it rejoins by IST/SST).", n.node)
+        if g.local_state_comment and g.local_state_comment != "Synced":
+            yield _f("warning", "galera-not-synced", f"Galera {n.node} is {g.local_state_comment}",
+                     "The node is joining, donating or desynced: it may lag or refuse reads.",
+                     "Wait for Synced; check the error log if it does not come.", n.node)
+    uuids = {g.cluster_state_uuid for g in states.values() if g.cluster_status == "Primary" and g.cluster_state_uuid}
+    if len(uuids) > 1:
+        yield _f("critical", "galera-uuid-mismatch", "Galera cluster state UUIDs differ",
+                 "The nodes are in different clusters (history diverged).",
+                 "Decide which node holds the data to keep; the other must rejoin with a full SST.", *states)
+
+
+def web(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]:
+    w = snap.web
+    if w is None:
+        return
+    if not w.ok:
+        yield _f("critical", "web-down", f"web page through the VIP fails: {w.error}",
+                 f"{w.url} does not serve the expected status page.", "Check the VIP holder's web server.")
+        return
+    holders = [n.node for n in snap.nodes if n.reachable and holds_vip(n, cfg.vip)]
+    if w.node and holders and w.node not in holders:
+        yield _f("warning", "web-wrong-node", f"web page names {w.node}, VIP held by {', '.join(holders)}",
+                 "The page through the VIP comes from a node that does not hold it (stale ARP or a proxy).",
+                 "Check ARP caches and the network path.", w.node)
+
+
+# ---- prediction from the track-script weights ----------------------------------------------------------
+@dataclass(frozen=True)
+class Prediction:
+    scenario: str
+    active_priority: int
+    standby_priority: int
+    takes_over: bool
+
+
+def _script_kind(name: str) -> str | None:
+    low = name.lower()
+    for kind, words in (("galera", ("galera", "wsrep")), ("mysql", ("mysql", "maria")), ("drbd", ("drbd",))):
+        if any(w in low for w in words):
+            return kind
+    return None
+
+
+def _priority(inst: VrrpInstance, failing: set[str]) -> int | None:
+    """Effective priority if the scripts of kinds `failing` turn BAD (the others keep their status)."""
+    if inst.base_priority is None:
+        return None
+    prio = inst.base_priority
+    for s in inst.track_scripts:
+        if s.weight is None:
+            continue
+        bad = s.status == "BAD" or _script_kind(s.name) in failing
+        if s.weight < 0 and bad:
+            prio += s.weight
+        elif s.weight > 0 and not bad:
+            prio += s.weight
+    for tf in inst.track_files:
+        if tf.weight is not None and tf.value is not None:
+            prio += tf.weight * tf.value
+    return max(1, min(254, prio))
+
+
+def predictions(snap: ClusterSnapshot, cfg: Config) -> tuple[list[Prediction], str | None, str | None]:
+    insts = {n.node: vrrp_instance(n, cfg.keepalived_instance) for n in snap.nodes if n.reachable}
+    active = next((n for n, i in insts.items() if i is not None and i.state == "MASTER"), None)
+    standby = next((n for n, i in insts.items() if n != active and i is not None), None)
+    if active is None or standby is None:
+        return [], active, standby
+    a, s = insts[active], insts[standby]
+    assert a is not None and s is not None
+    two_node = cfg.mariadb.expected_cluster_size == 2
+    scenarios = [
+        ("MariaDB on the active node stops cleanly", {"mysql", "galera"}, set()),
+        ("MariaDB on the active node crashes", {"mysql", "galera"}, {"galera"} if two_node else set()),
+        ("DRBD on the active node degrades", {"drbd"}, set()),
+    ]
+    out = []
+    for title, fail_active, fail_standby in scenarios:
+        pa, ps = _priority(a, fail_active), _priority(s, fail_standby)
+        if pa is None or ps is None:
+            continue
+        out.append(Prediction(title, pa, ps, ps > pa))
+    return out, active, standby
+
+
+def prediction_findings(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]:
+    preds, active, standby = predictions(snap, cfg)
+    if not preds or active is None or standby is None:
+        return
+    s_node = snap.node(standby)
+    s_inst = vrrp_instance(s_node, cfg.keepalived_instance) if s_node else None
+    if s_inst is not None:
+        bad = [t.name for t in s_inst.track_scripts if t.status == "BAD" and (t.weight or 0) < 0]
+        if bad and s_inst.base_priority is not None:
+            yield _f("warning", "standby-penalised",
+                     f"standby {standby} runs {s_inst.base_priority - (s_inst.effective_priority or s_inst.base_priority)}"
+                     f" points down ({', '.join(bad)} failing)",
+                     f"On a healthy standby these checks fail by design of the check, not because something is "
+                     f"wrong (e.g. a chk_drbd that wants the Primary role): {standby} competes with a lower "
+                     "priority, so some failures of the active node will not move the VIP.",
+                     "Make the check accept a healthy standby (see docs: recommended checks).", standby)
+    for p in preds:
+        verdict = "takes over" if p.takes_over else "would NOT take over"
+        yield _f("info" if p.takes_over else "warning", "failover-prediction",
+                 f"If {p.scenario}: {active} {p.active_priority} vs {standby} {p.standby_priority} → {standby} {verdict}",
+                 "Computed from the track scripts' weights and their current status"
+                 + (" (a crash also costs the two-node Galera standby its quorum)" if "crash" in p.scenario else "")
+                 + ".", "Fix the weights or checks if the promised failover would not happen." if not p.takes_over
+                 else "Nothing to do.", active, standby)
+
+
+RULES = (reachability, vip, drbd, galera, web, prediction_findings)
+
+
+def diagnose(snap: ClusterSnapshot, cfg: Config) -> tuple[Finding, ...]:
+    findings: list[Finding] = []
+    for rule in RULES:
+        findings.extend(rule(snap, cfg))
+    problems = [f for f in findings if f.severity in ("critical", "warning") and f.code != "failover-prediction"]
+    if not problems:
+        findings.insert(0, _f("ok", "healthy", "all checks pass",
+                              f"Checked at {time.strftime('%H:%M:%S', time.localtime(snap.taken_at_epoch_s))}.",
+                              "Nothing to do."))
+    findings.sort(key=lambda f: SEVERITY_ORDER.get(f.severity, 9))
+    return tuple(findings)
