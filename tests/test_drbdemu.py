@@ -13,8 +13,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -30,21 +31,33 @@ STATUS84_SECONDARY = "r0 role:Secondary\n  disk:UpToDate\n  peer role:Primary\n 
 STATUS9_PRIMARY = "r0 role:Primary\n  disk:UpToDate\n  node2 role:Secondary\n    peer-disk:UpToDate\n\n"
 STATUS9_SECONDARY = "r0 role:Secondary\n  disk:UpToDate\n  node1 role:Primary\n    peer-disk:UpToDate\n\n"
 # samples/drbd84/drbdadm-primary-peer-is-primary-kernel84-reconstructed.txt
-PRIMARY_REFUSED_84 = ("0: State change failed: (-1) Multiple primaries not allowed by config\n"
-                      "Command 'drbdsetup-84 primary 0' terminated with exit code 11\n")
+PRIMARY_REFUSED_84 = (
+    "0: State change failed: (-1) Multiple primaries not allowed by config\n"
+    "Command 'drbdsetup-84 primary 0' terminated with exit code 11\n"
+)
 # samples/drbd9/drbdadm-primary-peer-is-primary-reconstructed.txt
-PRIMARY_REFUSED_9 = ("r0: State change failed: (-1) Multiple primaries not allowed by config\n"
-                     "Command 'drbdsetup primary r0' terminated with exit code 11\n")
+PRIMARY_REFUSED_9 = (
+    "r0: State change failed: (-1) Multiple primaries not allowed by config\n"
+    "Command 'drbdsetup primary r0' terminated with exit code 11\n"
+)
 # samples/drbd84/drbdadm-secondary-device-in-use-utils9.11-kernel84.txt (REAL, minor 1 there)
-SECONDARY_HELD_84 = ("0: State change failed: (-12) Device is held open by someone\n"
-                     "Command 'drbdsetup-84 secondary 0' terminated with exit code 11\n")
+SECONDARY_HELD_84 = (
+    "0: State change failed: (-12) Device is held open by someone\n"
+    "Command 'drbdsetup-84 secondary 0' terminated with exit code 11\n"
+)
 # samples/drbd84/drbdadm-invalidate-kernel84-not-connected-reconstructed.txt
-INVALIDATE_UNCONNECTED_84 = ("0: State change failed: (-15) Need a connection to start verify or resync\n"
-                             "Command 'drbdsetup-84 invalidate 0' terminated with exit code 11\n")
+INVALIDATE_UNCONNECTED_84 = (
+    "0: State change failed: (-15) Need a connection to start verify or resync\n"
+    "Command 'drbdsetup-84 invalidate 0' terminated with exit code 11\n"
+)
 # FORMATS.md §1.3 and samples/drbd84/proc_drbd-intree-8.4.11-*-reconstructed.txt
 PROGRESS_RE = re.compile(r"^\t\[=*>\.*\] sync'ed:[ \d]{2}\d\.\d% \(\d+/\d+\)K$")
-FINISH_RE = re.compile(r"^\tfinish: \d+:\d\d:\d\d speed: \d{1,3}(,\d{3})* \(\d{1,3}(,\d{3})*\)( want: [\d,]+)? K/sec$")
-COUNTERS_RE = re.compile(r"^    ns:\d+ nr:\d+ dw:\d+ dr:\d+ al:\d+ bm:\d+ lo:\d+ pe:\d+ ua:\d+ ap:\d+ ep:1 wo:f oos:\d+$")
+FINISH_RE = re.compile(
+    r"^\tfinish: \d+:\d\d:\d\d speed: \d{1,3}(,\d{3})* \(\d{1,3}(,\d{3})*\)( want: [\d,]+)? K/sec$"
+)
+COUNTERS_RE = re.compile(
+    r"^    ns:\d+ nr:\d+ dw:\d+ dr:\d+ al:\d+ bm:\d+ lo:\d+ pe:\d+ ua:\d+ ap:\d+ ep:1 wo:f oos:\d+$"
+)
 
 
 def free_udp_port() -> int:
@@ -64,21 +77,35 @@ class Pair:
         for me, peer, nid in (("node1", "node2", 0), ("node2", "node1", 1)):
             (tmp / f"{me}-data").mkdir()
             (tmp / f"mnt-{me}").mkdir()
-            conf = {"node": me, "peer": peer, "node_id": nid, "version": version, "state_dir": str(tmp / "state"),
-                    "backing_dir": str(tmp / f"{me}-data"), "peer_backing_dir": str(tmp / f"{peer}-data"),
-                    "local_addr": "127.0.0.1", "peer_addr": "127.0.0.1", "port": ports[me],
-                    "peer_port": ports[peer], "size_kib": size_kib, "resync_rate_kib_s": rate,
-                    "proc_file": str(tmp / f"{me}.proc"), "ping_timeout_s": PING_TIMEOUT, "tick_s": TICK,
-                    "mount_point": str(tmp / f"mnt-{me}")}
+            conf = {
+                "node": me,
+                "peer": peer,
+                "node_id": nid,
+                "version": version,
+                "state_dir": str(tmp / "state"),
+                "backing_dir": str(tmp / f"{me}-data"),
+                "peer_backing_dir": str(tmp / f"{peer}-data"),
+                "local_addr": "127.0.0.1",
+                "peer_addr": "127.0.0.1",
+                "port": ports[me],
+                "peer_port": ports[peer],
+                "size_kib": size_kib,
+                "resync_rate_kib_s": rate,
+                "proc_file": str(tmp / f"{me}.proc"),
+                "ping_timeout_s": PING_TIMEOUT,
+                "tick_s": TICK,
+                "mount_point": str(tmp / f"mnt-{me}"),
+            }
             (tmp / f"{me}.json").write_text(json.dumps(conf))
 
     def env(self, node: str) -> dict[str, str]:
         return {**os.environ, "DRBDEMU_CONF": str(self.tmp / f"{node}.json")}
 
     def start(self, node: str) -> None:
-        log = open(self.tmp / f"{node}-daemon.log", "ab")
-        self.daemons[node] = subprocess.Popen([sys.executable, str(EMU), "kernel"], env=self.env(node),
-                                              stdout=log, stderr=log)
+        with open(self.tmp / f"{node}-daemon.log", "ab") as log:
+            self.daemons[node] = subprocess.Popen(
+                [sys.executable, str(EMU), "kernel"], env=self.env(node), stdout=log, stderr=log
+            )
 
     def kill(self, node: str, sig: int = signal.SIGKILL) -> None:
         p = self.daemons.pop(node)
@@ -94,8 +121,14 @@ class Pair:
             self.kill(node)
 
     def run(self, node: str, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, str(EMU), tool, *args], env=self.env(node), capture_output=True,
-                              text=True, timeout=30)
+        return subprocess.run(
+            [sys.executable, str(EMU), tool, *args],
+            env=self.env(node),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
 
     def adm(self, node: str, *args: str) -> subprocess.CompletedProcess[str]:
         return self.run(node, "drbdadm", *args)
@@ -122,12 +155,18 @@ class Pair:
         pytest.fail(f"timed out waiting for {what or pred}")
 
     def wait_cs(self, node: str, text: str, timeout: float = 8.0) -> None:
-        self.wait(lambda: (self.tmp / f"{node}.proc").exists() and text in self.proc(node), timeout,
-                  f"{node}: {text!r} in /proc/drbd")
+        self.wait(
+            lambda: (self.tmp / f"{node}.proc").exists() and text in self.proc(node),
+            timeout,
+            f"{node}: {text!r} in /proc/drbd",
+        )
 
     def wait_status(self, node: str, text: str, timeout: float = 8.0) -> str:
-        return self.wait(lambda: (lambda o: o if text in o else None)(self.adm(node, "status", "r0").stdout),
-                         timeout, f"{node}: {text!r} in drbdadm status")
+        def found() -> str | None:
+            out = self.adm(node, "status", "r0").stdout
+            return out if text in out else None
+
+        return self.wait(found, timeout, f"{node}: {text!r} in drbdadm status")
 
 
 @pytest.fixture
@@ -139,10 +178,20 @@ def make_pair(tmp_path: Path) -> Any:
         pairs.append(p)
         p.start("node1")
         p.start("node2")
-        ready = (lambda n: "cs:Connected" in p.proc(n)) if version == "84" else \
-            (lambda n: "role:Secondary" in p.adm(n, "status", "r0").stdout and "connection:" not in p.adm(n, "status").stdout)
-        p.wait(lambda: all((p.tmp / f"{n}.proc").exists() and ready(n) for n in ("node1", "node2")),
-               what="initial connection")
+        ready = (
+            (lambda n: "cs:Connected" in p.proc(n))
+            if version == "84"
+            else (
+                lambda n: (
+                    "role:Secondary" in p.adm(n, "status", "r0").stdout
+                    and "connection:" not in p.adm(n, "status").stdout
+                )
+            )
+        )
+        p.wait(
+            lambda: all((p.tmp / f"{n}.proc").exists() and ready(n) for n in ("node1", "node2")),
+            what="initial connection",
+        )
         if primary:
             p.ok("node1", "primary", "r0")
         return p
@@ -155,12 +204,22 @@ def make_pair(tmp_path: Path) -> Any:
 def test_config_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"node": "node1", "peer": "node2", "node_id": 0, "version": "8"}))
-    r = subprocess.run([sys.executable, str(EMU), "drbdadm", "status"], env={**os.environ, "DRBDEMU_CONF": str(bad)},
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, str(EMU), "drbdadm", "status"],
+        env={**os.environ, "DRBDEMU_CONF": str(bad)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert r.returncode == 2
     assert "missing key 'state_dir'" in r.stderr
-    r = subprocess.run([sys.executable, str(EMU), "drbdadm", "status"], env={**os.environ, "DRBDEMU_CONF": ""},
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, str(EMU), "drbdadm", "status"],
+        env={**os.environ, "DRBDEMU_CONF": ""},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert r.returncode == 2 and "DRBDEMU_CONF is not set" in r.stderr
 
 
@@ -183,21 +242,31 @@ def test_84_initial_proc_status_events(make_pair: Any) -> None:
     assert p.ok("node1", "dstate", "r0") == "UpToDate/UpToDate\n"
     # events2 on the 8.4 path: peer-node-id:0 conn-name:peer, no path object, no done:
     ev = p.run("node1", "drbdsetup", "events2", "--now", "r0").stdout
-    assert ev == ("exists resource name:r0 role:Primary suspended:no\n"
-                  "exists connection name:r0 peer-node-id:0 conn-name:peer connection:Connected role:Secondary\n"
-                  "exists device name:r0 volume:0 minor:0 disk:UpToDate\n"
-                  "exists peer-device name:r0 peer-node-id:0 conn-name:peer volume:0 replication:Established "
-                  "peer-disk:UpToDate resync-suspended:no\n"
-                  "exists -\n")
+    assert ev == (
+        "exists resource name:r0 role:Primary suspended:no\n"
+        "exists connection name:r0 peer-node-id:0 conn-name:peer connection:Connected role:Secondary\n"
+        "exists device name:r0 volume:0 minor:0 disk:UpToDate\n"
+        "exists peer-device name:r0 peer-node-id:0 conn-name:peer volume:0 replication:Established "
+        "peer-disk:UpToDate resync-suspended:no\n"
+        "exists -\n"
+    )
     ev = p.run("node1", "drbdsetup", "events2", "--now", "--statistics").stdout.splitlines()
     # samples/events2/kernel84-events2-now-statistics-syncsource-reconstructed.txt key order
     assert re.fullmatch(r"exists resource name:r0 role:Primary suspended:no write-ordering:flush", ev[0])
-    assert re.fullmatch(r"exists device name:r0 volume:0 minor:0 disk:UpToDate size:8192 read:\d+ written:\d+ "
-                        r"al-writes:\d+ bm-writes:\d+ upper-pending:0 lower-pending:0 al-suspended:no blocked:no", ev[2])
-    assert re.fullmatch(r"exists peer-device .* resync-suspended:no received:\d+ sent:\d+ out-of-sync:0 "
-                        r"pending:0 unacked:0", ev[3])
+    assert re.fullmatch(
+        r"exists device name:r0 volume:0 minor:0 disk:UpToDate size:8192 read:\d+ written:\d+ "
+        r"al-writes:\d+ bm-writes:\d+ upper-pending:0 lower-pending:0 al-suspended:no blocked:no",
+        ev[2],
+    )
+    assert re.fullmatch(
+        r"exists peer-device .* resync-suspended:no received:\d+ sent:\d+ out-of-sync:0 "
+        r"pending:0 unacked:0",
+        ev[3],
+    )
     verbose = p.run("node1", "drbdsetup", "status", "r0", "--verbose", "--statistics").stdout
-    assert verbose.startswith("r0 role:Primary suspended:no\n    write-ordering:flush\n  volume:0 minor:0 disk:UpToDate\n")
+    assert verbose.startswith(
+        "r0 role:Primary suspended:no\n    write-ordering:flush\n  volume:0 minor:0 disk:UpToDate\n"
+    )
     assert "  peer connection:Connected role:Secondary congested:no\n" in verbose
     r = p.run("node1", "drbdsetup", "status", "--json")
     assert r.returncode == 20  # no --json on the 8.4 code path
@@ -225,21 +294,35 @@ def test_9_proc_status_json_events(make_pair: Any) -> None:
     assert conn["peer_devices"][0]["percent-in-sync"] == 100
     ev = p.run("node1", "drbdsetup", "events2", "--now").stdout.splitlines()
     data = p.tmp / "node1-data"
+    port1, port2 = (json.loads((p.tmp / f"{n}.json").read_text())["port"] for n in ("node1", "node2"))
     assert ev == [
-        "exists resource name:r0 role:Primary suspended:no force-io-failures:no may_promote:no promotion_score:10102",
+        (
+            "exists resource name:r0 role:Primary suspended:no force-io-failures:no "
+            "may_promote:no promotion_score:10102"
+        ),
         "exists connection name:r0 peer-node-id:1 conn-name:node2 connection:Connected role:Secondary",
         f"exists device name:r0 volume:0 minor:0 backing_dev:{data} disk:UpToDate client:no quorum:yes",
-        "exists peer-device name:r0 peer-node-id:1 conn-name:node2 volume:0 replication:Established "
-        "peer-disk:UpToDate peer-client:no resync-suspended:no",
-        f"exists path name:r0 peer-node-id:1 conn-name:node2 local:ipv4:127.0.0.1:{json.loads((p.tmp / 'node1.json').read_text())['port']} "
-        f"peer:ipv4:127.0.0.1:{json.loads((p.tmp / 'node2.json').read_text())['port']} established:yes",
-        "exists -"]
+        (
+            "exists peer-device name:r0 peer-node-id:1 conn-name:node2 volume:0 replication:Established "
+            "peer-disk:UpToDate peer-client:no resync-suspended:no"
+        ),
+        (
+            f"exists path name:r0 peer-node-id:1 conn-name:node2 local:ipv4:127.0.0.1:{port1} "
+            f"peer:ipv4:127.0.0.1:{port2} established:yes"
+        ),
+        "exists -",
+    ]
     ts = p.run("node2", "drbdsetup", "events2", "--now", "--timestamps").stdout.splitlines()
     assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d (exists) ", ln) for ln in ts)
     assert "may_promote:no promotion_score:10102" in ts[0]
     verbose = p.run("node1", "drbdsetup", "status", "r0", "-vs").stdout
-    assert verbose.startswith("r0 node-id:0 role:Primary suspended:no force-io-failures:no\n    write-ordering:flush\n")
-    assert "  node2 node-id:1 connection:Connected role:Secondary tls:no congested:no\n      ap-in-flight:0" in verbose
+    assert verbose.startswith(
+        "r0 node-id:0 role:Primary suspended:no force-io-failures:no\n    write-ordering:flush\n"
+    )
+    assert (
+        "  node2 node-id:1 connection:Connected role:Secondary tls:no congested:no\n      ap-in-flight:0"
+        in verbose
+    )
     # wrap_printf() breaks before a token that would pass column 80 (the long tmp path may not fit)
     assert all(len(ln) <= 80 or ln.split()[-1].startswith("backing_dev:") for ln in verbose.splitlines())
 
@@ -255,8 +338,13 @@ def test_primary_refused_while_peer_primary(make_pair: Any, version: str, expect
     p.ok("node2", "invalidate", "r0")  # StandAlone Secondary: local only, disk Inconsistent
     r = p.adm("node2", "primary", "r0")
     obj, tool = ("0", "drbdsetup-84 primary 0") if version == "84" else ("r0", "drbdsetup primary r0")
-    assert (r.returncode, r.stderr) == (17, f"{obj}: State change failed: (-2) Need access to UpToDate data\n"
-                                            f"Command '{tool}' terminated with exit code 17\n")
+    assert (r.returncode, r.stderr) == (
+        17,
+        (
+            f"{obj}: State change failed: (-2) Need access to UpToDate data\n"
+            f"Command '{tool}' terminated with exit code 17\n"
+        ),
+    )
     assert p.adm("node2", "primary", "--force", "r0").returncode == 0
 
 
@@ -268,8 +356,14 @@ def test_84_disconnect_connect(make_pair: Any) -> None:
     # no net config: no protocol letter, three spaces (FORMATS §1.2)
     assert p.line3("node2") == " 0: cs:StandAlone ro:Secondary/Unknown ds:UpToDate/DUnknown   r-----"
     # samples/drbd84/drbdadm-status-kernel84-wfconnection-reconstructed.txt, -standalone-
-    assert p.adm("node1", "status", "r0").stdout == "r0 role:Primary\n  disk:UpToDate\n  peer connection:Connecting\n\n"
-    assert p.adm("node2", "status", "r0").stdout == "r0 role:Secondary\n  disk:UpToDate\n  peer connection:StandAlone\n\n"
+    assert (
+        p.adm("node1", "status", "r0").stdout
+        == "r0 role:Primary\n  disk:UpToDate\n  peer connection:Connecting\n\n"
+    )
+    assert (
+        p.adm("node2", "status", "r0").stdout
+        == "r0 role:Secondary\n  disk:UpToDate\n  peer connection:StandAlone\n\n"
+    )
     assert p.ok("node1", "cstate", "r0") == "WFConnection\n"
     assert p.ok("node1", "role", "r0") == "Primary/Unknown\n"
     assert p.ok("node1", "dstate", "r0") == "UpToDate/DUnknown\n"
@@ -278,9 +372,11 @@ def test_84_disconnect_connect(make_pair: Any) -> None:
     port1 = json.loads((p.tmp / "node1.json").read_text())["port"]
     port2 = json.loads((p.tmp / "node2.json").read_text())["port"]
     assert r.returncode == 10
-    assert r.stderr == ("r0: Failure: (125) Device has a net-config (use disconnect first)\n"
-                        f"Command 'drbdsetup-84 connect r0 ipv4:127.0.0.1:{port1} ipv4:127.0.0.1:{port2} "
-                        "--protocol=C --discard-my-data' terminated with exit code 10\n")
+    assert r.stderr == (
+        "r0: Failure: (125) Device has a net-config (use disconnect first)\n"
+        f"Command 'drbdsetup-84 connect r0 ipv4:127.0.0.1:{port1} ipv4:127.0.0.1:{port2} "
+        "--protocol=C --discard-my-data' terminated with exit code 10\n"
+    )
     # invalidate needs a connection on a WFConnection node
     r = p.adm("node1", "invalidate", "r0")
     assert (r.returncode, r.stderr) == (11, INVALIDATE_UNCONNECTED_84)
@@ -293,15 +389,28 @@ def test_9_disconnect_connect(make_pair: Any) -> None:
     p = make_pair("9")
     p.ok("node2", "disconnect", "r0")
     # samples/drbd9/drbdadm-status-peer-down-connecting-reconstructed.txt
-    assert p.wait_status("node1", "connection:Connecting") == "r0 role:Primary\n  disk:UpToDate\n  node2 connection:Connecting\n\n"
-    assert p.adm("node2", "status", "r0").stdout == "r0 role:Secondary\n  disk:UpToDate\n  node1 connection:StandAlone\n\n"
+    assert (
+        p.wait_status("node1", "connection:Connecting")
+        == "r0 role:Primary\n  disk:UpToDate\n  node2 connection:Connecting\n\n"
+    )
+    assert (
+        p.adm("node2", "status", "r0").stdout
+        == "r0 role:Secondary\n  disk:UpToDate\n  node1 connection:StandAlone\n\n"
+    )
     assert p.ok("node1", "cstate", "r0") == "Connecting\n"
     assert p.ok("node1", "dstate", "r0") == "UpToDate/DUnknown\n"
     r = p.adm("node1", "verify", "r0")
-    assert (r.returncode, r.stderr) == (11, "r0: State change failed: (-15) State change requires a connection\n"
-                                            "Command 'drbdsetup verify r0 1 0' terminated with exit code 11\n")
+    assert (r.returncode, r.stderr) == (
+        11,
+        (
+            "r0: State change failed: (-15) State change requires a connection\n"
+            "Command 'drbdsetup verify r0 1 0' terminated with exit code 11\n"
+        ),
+    )
     r = p.adm("node1", "connect", "r0")
-    assert r.returncode == 10 and r.stderr.startswith("r0: Failure: (125) Device has a net-config (use disconnect first)\n")
+    assert r.returncode == 10 and r.stderr.startswith(
+        "r0: Failure: (125) Device has a net-config (use disconnect first)\n"
+    )
     p.ok("node2", "connect", "r0")
     # node1 was Primary alone (new data generation): a short resync precedes the healthy state
     p.wait(lambda: p.adm("node1", "status", "r0").stdout == STATUS9_PRIMARY, what="healthy status")
@@ -318,13 +427,16 @@ def test_84_invalidate_resync_progress_pause(make_pair: Any) -> None:
     src = p.proc("node1").splitlines()
     assert src[2] == " 0: cs:SyncSource ro:Primary/Secondary ds:UpToDate/Inconsistent C r-----"
     assert FINISH_RE.match(src[5]) and "want:" not in src[5]  # want: only on SyncTarget (and VerifyS)
-    assert re.fullmatch(r"r0 role:Secondary\n  disk:Inconsistent\n  peer role:Primary\n"
-                        r"    replication:SyncTarget peer-disk:UpToDate done:\d+\.\d\d\n\n", p.adm("node2", "status", "r0").stdout)
+    assert re.fullmatch(
+        r"r0 role:Secondary\n  disk:Inconsistent\n  peer role:Primary\n"
+        r"    replication:SyncTarget peer-disk:UpToDate done:\d+\.\d\d\n\n",
+        p.adm("node2", "status", "r0").stdout,
+    )
     assert p.ok("node2", "cstate", "r0") == "SyncTarget\n"
     assert p.ok("node2", "dstate", "r0") == "Inconsistent/UpToDate\n"
     time.sleep(0.4)
     second = p.proc("node2").splitlines()
-    oos = lambda lines: int(re.search(r"oos:(\d+)", lines[3]).group(1))  # noqa: E731
+    oos = lambda lines: int(re.search(r"oos:(\d+)", lines[3]).group(1))
     assert oos(second) < oos(first) and second[4] != first[4] or second[3] != first[3]
     p.ok("node2", "pause-sync", "r0")
     p.wait_cs("node2", "cs:PausedSyncT")
@@ -347,15 +459,25 @@ def test_9_resync_status_and_events(make_pair: Any) -> None:
     p = make_pair("9", size_kib=40000, rate=16000)
     p.ok("node2", "invalidate", "r0")
     out = p.wait_status("node1", "replication:SyncSource")
-    assert re.fullmatch(r"r0 role:Primary\n  disk:UpToDate\n  node2 role:Secondary\n"
-                        r"    replication:SyncSource peer-disk:Inconsistent done:\d+\.\d\d\n\n", out)
+    assert re.fullmatch(
+        r"r0 role:Primary\n  disk:UpToDate\n  node2 role:Secondary\n"
+        r"    replication:SyncSource peer-disk:Inconsistent done:\d+\.\d\d\n\n",
+        out,
+    )
     ev = p.run("node2", "drbdsetup", "events2", "--now", "--statistics").stdout.splitlines()
     pd = next(ln for ln in ev if ln.startswith("exists peer-device"))
-    assert re.search(r" replication:SyncTarget peer-disk:UpToDate peer-client:no resync-suspended:no done:\d+\.\d\d "
-                     r"received:\d+ sent:0 out-of-sync:\d+ pending:0 unacked:0 dbdt1:15\.62 eta:\d+$", pd)
+    assert re.search(
+        r" replication:SyncTarget peer-disk:UpToDate peer-client:no resync-suspended:no done:\d+\.\d\d "
+        r"received:\d+ sent:0 out-of-sync:\d+ pending:0 unacked:0 dbdt1:15\.62 eta:\d+$",
+        pd,
+    )
     js = json.loads(p.run("node1", "drbdsetup", "status", "--json").stdout)
     pdj = js[0]["connections"][0]["peer_devices"][0]
-    assert pdj["has-sync-details"] is True and pdj["rs-total"] == 80000 and 0 <= pdj["percent-resync-done"] <= 100
+    assert (
+        pdj["has-sync-details"] is True
+        and pdj["rs-total"] == 80000
+        and 0 <= pdj["percent-resync-done"] <= 100
+    )
     p.wait_status("node2", "node1 role:Primary\n    peer-disk:UpToDate", timeout=10)
 
 
@@ -371,12 +493,22 @@ def test_killed_daemon_drops_connection(make_pair: Any, version: str) -> None:
     assert time.time() - t0 < PING_TIMEOUT + 3 * TICK + 0.3
     r = p.adm("node2", "status", "r0")
     if version == "84":  # user/v84/drbdsetup.c modprobe_drbd()
-        assert (r.returncode, r.stderr) == (20, "Could not stat /proc/drbd: No such file or directory\n"
-                                                "Make sure that the DRBD kernel module is installed and can be loaded!\n"
-                                                "Command 'drbdsetup-84 status r0' terminated with exit code 20\n")
+        assert (r.returncode, r.stderr) == (
+            20,
+            (
+                "Could not stat /proc/drbd: No such file or directory\n"
+                "Make sure that the DRBD kernel module is installed and can be loaded!\n"
+                "Command 'drbdsetup-84 status r0' terminated with exit code 20\n"
+            ),
+        )
     else:  # user/v9/drbdsetup_linux.c modprobe_drbd(); "down"/"secondary" succeed without a module
-        assert (r.returncode, r.stderr) == (20, "Failed to modprobe drbd (No such file or directory)\n"
-                                                "Command 'drbdsetup status r0' terminated with exit code 20\n")
+        assert (r.returncode, r.stderr) == (
+            20,
+            (
+                "Failed to modprobe drbd (No such file or directory)\n"
+                "Command 'drbdsetup status r0' terminated with exit code 20\n"
+            ),
+        )
         assert p.adm("node2", "secondary", "r0").returncode == 0
     (p.tmp / "node1-data" / "while-alone").write_text("x" * 10000)
     if version == "84":  # a Primary without peer counts what differs, plus one AL extent
@@ -385,14 +517,20 @@ def test_killed_daemon_drops_connection(make_pair: Any, version: str) -> None:
     p.wait(lambda: (p.tmp / "node2-data" / "while-alone").exists(), what="resync of the new file")
     if version == "84":
         p.wait_cs("node2", "cs:Connected ro:Secondary/Primary ds:UpToDate/UpToDate C r-----")
-        assert "Began resync as SyncTarget (will sync 4108 KB [1027 bits set])." in \
-            (p.tmp / "state" / "kern-node2.log").read_text()
+        assert (
+            "Began resync as SyncTarget (will sync 4108 KB [1027 bits set])."
+            in (p.tmp / "state" / "kern-node2.log").read_text()
+        )
 
 
 def test_84_split_brain_and_manual_recovery(make_pair: Any) -> None:
     p = make_pair("84")
-    stream = subprocess.Popen([sys.executable, str(EMU), "drbdsetup", "events2", "all"], env=p.env("node1"),
-                              stdout=subprocess.PIPE, text=True)
+    stream = subprocess.Popen(
+        [sys.executable, str(EMU), "drbdsetup", "events2", "all"],
+        env=p.env("node1"),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     p.others.append(stream)
     (p.tmp / "node1-data" / "common").write_text("before\n")
     p.wait(lambda: (p.tmp / "node2-data" / "common").exists(), what="replication")
@@ -409,11 +547,17 @@ def test_84_split_brain_and_manual_recovery(make_pair: Any) -> None:
     assert p.line3("node1") == " 0: cs:StandAlone ro:Primary/Unknown ds:UpToDate/DUnknown   r-----"
     assert p.line3("node2") == " 0: cs:StandAlone ro:Primary/Unknown ds:UpToDate/DUnknown   r-----"
     for n in ("node1", "node2"):
-        assert "block drbd0: Split-Brain detected but unresolved, dropping connection!" in \
-            (p.tmp / "state" / f"kern-{n}.log").read_text()
+        assert (
+            "block drbd0: Split-Brain detected but unresolved, dropping connection!"
+            in (p.tmp / "state" / f"kern-{n}.log").read_text()
+        )
     seen: list[str] = []
-    p.wait(lambda: seen.append(stream.stdout.readline()) or "helper:split-brain" in seen[-1], what="helper event")
-    assert seen[-1] == "call helper name:r0 peer-node-id:0 conn-name:peer volume:0 minor:0 helper:split-brain\n"
+    p.wait(
+        lambda: seen.append(stream.stdout.readline()) or "helper:split-brain" in seen[-1], what="helper event"
+    )
+    assert (
+        seen[-1] == "call helper name:r0 peer-node-id:0 conn-name:peer volume:0 minor:0 helper:split-brain\n"
+    )
     assert "exists -\n" in seen
     # the victim: demote, discard its data on connect (drbdadm connect --discard-my-data)
     p.ok("node2", "secondary", "r0")
@@ -422,7 +566,10 @@ def test_84_split_brain_and_manual_recovery(make_pair: Any) -> None:
     p.wait_cs("node2", "cs:Connected ro:Secondary/Primary ds:UpToDate/UpToDate C r-----", timeout=10)
     assert sorted(os.listdir(p.tmp / "node2-data")) == ["common", "from-node1"]
     assert (p.tmp / "node2-data" / "from-node1").read_text() == "survivor\n"
-    assert "Split-Brain detected, manually solved. Sync from peer node" in (p.tmp / "state" / "kern-node2.log").read_text()
+    assert (
+        "Split-Brain detected, manually solved. Sync from peer node"
+        in (p.tmp / "state" / "kern-node2.log").read_text()
+    )
 
 
 def test_data_follows_switchover(make_pair: Any) -> None:
@@ -434,10 +581,14 @@ def test_data_follows_switchover(make_pair: Any) -> None:
     p.ok("node1", "secondary", "r0")
     p.ok("node2", "primary", "r0")
     for i in range(20):
-        assert (p.tmp / "node2-data" / "db" / f"t{i}.ibd").read_bytes() == (p.tmp / "node1-data" / "db" / f"t{i}.ibd").read_bytes()
+        assert (p.tmp / "node2-data" / "db" / f"t{i}.ibd").read_bytes() == (
+            p.tmp / "node1-data" / "db" / f"t{i}.ibd"
+        ).read_bytes()
     (p.tmp / "node2-data" / "db" / "t0.ibd").write_text("changed on node2")
-    p.wait(lambda: (p.tmp / "node1-data" / "db" / "t0.ibd").read_text(errors="replace") == "changed on node2",
-           what="replication back to node1")
+    p.wait(
+        lambda: (p.tmp / "node1-data" / "db" / "t0.ibd").read_text(errors="replace") == "changed on node2",
+        what="replication back to node1",
+    )
     p.wait(lambda: int(re.search(r" ns:(\d+)", p.proc("node2")).group(1)) > 0, what="ns counter")
 
 
@@ -447,10 +598,18 @@ def test_84_down_up(make_pair: Any) -> None:
     p.wait_cs("node1", "cs:WFConnection")
     assert p.proc("node2") == "version: 8.4.11 (api:1/proto:86-101)\nsrcversion: 211FB288A383ED945B83420 \n"
     r = p.adm("node2", "status", "r0")
-    assert (r.returncode, r.stderr) == (10, "r0: No such resource\nCommand 'drbdsetup-84 status r0' terminated with exit code 10\n")
+    assert (r.returncode, r.stderr) == (
+        10,
+        "r0: No such resource\nCommand 'drbdsetup-84 status r0' terminated with exit code 10\n",
+    )
     r = p.adm("node2", "role", "r0")
-    assert (r.returncode, r.stderr) == (10, "0: Failure: (127) Device minor not allocated\nadditional info from kernel:\n"
-                                            "unknown minor\nCommand 'drbdsetup-84 role 0' terminated with exit code 10\n")
+    assert (r.returncode, r.stderr) == (
+        10,
+        (
+            "0: Failure: (127) Device minor not allocated\nadditional info from kernel:\n"
+            "unknown minor\nCommand 'drbdsetup-84 role 0' terminated with exit code 10\n"
+        ),
+    )
     p.ok("node2", "up", "r0")
     p.wait_cs("node2", "cs:Connected ro:Secondary/Primary")
     r = p.adm("node2", "up", "r0")
@@ -474,21 +633,31 @@ echo via-mount > {p.tmp}/mnt-node1/file
 {e1} {emu} drbdadm secondary r0; echo "secondary=$?"
 {e1} {emu} umount {p.tmp}/mnt-node1; echo "umount-again=$?"
 """
-    r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script], capture_output=True,
-                       text=True, timeout=60)
+    r = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     out = r.stdout
     assert "secondary-mount=32" in out and "primary-mount=0" in out
     assert "secondary-held=11" in out and "umount=0" in out and "secondary=0" in out
     assert "umount-again=0" not in out  # not mounted any more: the real umount(8) fails
     # util-linux 2.38 message for EMEDIUMTYPE after the read-only retry
-    assert (f"mount: {p.tmp}/mnt-node2: mount(2) system call failed: Wrong medium type.\n"
-            "       dmesg(1) may have more information after failed mount system call.\n") in r.stderr
+    assert (
+        f"mount: {p.tmp}/mnt-node2: mount(2) system call failed: Wrong medium type.\n"
+        "       dmesg(1) may have more information after failed mount system call.\n"
+    ) in r.stderr
     if version == "84":
         assert SECONDARY_HELD_84 in r.stderr
     else:  # samples/drbd9/drbdadm-secondary-in-use-openers-reconstructed.txt (DRBD >= 9.1.17)
-        assert re.search(r"r0: State change failed: \(-12\) Device is held open by someone\n"
-                         r"additional info from kernel:\n/dev/drbd0 open_cnt:1, writable:1; list of openers follows\n"
-                         r"drbd0 opened by mount \(pid \d+\) at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\n"
-                         r"Command 'drbdsetup secondary r0' terminated with exit code 11\n", r.stderr)
+        assert re.search(
+            r"r0: State change failed: \(-12\) Device is held open by someone\n"
+            r"additional info from kernel:\n/dev/drbd0 open_cnt:1, writable:1; list of openers follows\n"
+            r"drbd0 opened by mount \(pid \d+\) at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\n"
+            r"Command 'drbdsetup secondary r0' terminated with exit code 11\n",
+            r.stderr,
+        )
     assert (p.tmp / "node2-data" / "file").read_text() == "via-mount\n"
     assert not os.path.ismount(p.tmp / "mnt-node1")

@@ -47,7 +47,8 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 AL_FLOOR_KIB = 4096  # one activity-log extent
 MARK_STEP_S = 3.0  # DRBD_SYNC_MARK_STEP (drbd-8.4 drbd/drbd_int.h), also DRBD 9's progress report step
@@ -60,7 +61,10 @@ V84_SRCVERSION = "211FB288A383ED945B83420"
 V9_REL = "9.2.12"
 V9_GIT = "2da6f528dc4ab3fd25c511f7b03531100e54ab08"
 # drbdadm --version, sample drbd84/drbdadm-version-utils9.28-kernel8.4.11.txt (drbd-utils 9.28.0).
-UTILS_BUILDTAG = r"GIT-hash:\ ba2ce9037989b6141222c7901d1219cf852949f1\ build\ by\ buildd@lcy02-amd64-093\,\ 2024-05-06\ 09:10:38"
+UTILS_BUILDTAG = (
+    r"GIT-hash:\ ba2ce9037989b6141222c7901d1219cf852949f1\ build\ by\ buildd@lcy02-amd64-093\,"
+    r"\ 2024-05-06\ 09:10:38"
+)
 
 
 class ConfigError(Exception):
@@ -136,13 +140,14 @@ def load_config(path: str | None = None) -> Config:
         kw[name] = float(val) if f.type == "float" else val
     cfg = Config(**kw)
     if cfg.version not in ("84", "9"):
-        raise ConfigError(f"{path}: key 'version' must be \"84\" or \"9\", got {cfg.version!r}")
+        raise ConfigError(f'{path}: key \'version\' must be "84" or "9", got {cfg.version!r}')
     if cfg.node_id not in (0, 1) or cfg.node == cfg.peer:
         raise ConfigError(f"{path}: node_id must be 0 or 1 and node differ from peer")
     if cfg.size_kib < 4 or cfg.resync_rate_kib_s <= 0 or cfg.ping_timeout_s <= 0 or cfg.tick_s <= 0:
         raise ConfigError(f"{path}: size_kib, resync_rate_kib_s, ping_timeout_s, tick_s must be positive")
-    return dataclasses.replace(cfg, device=cfg.device or f"/dev/drbd{cfg.minor}",
-                               peer_port=cfg.peer_port or cfg.port)
+    return dataclasses.replace(
+        cfg, device=cfg.device or f"/dev/drbd{cfg.minor}", peer_port=cfg.peer_port or cfg.port
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -154,9 +159,23 @@ def new_uuid() -> str:
 
 
 def new_node(node_id: int, gen: str) -> dict[str, Any]:
-    return {"id": node_id, "alive_at": 0.0, "heard_at": 0.0, "up": True, "role": "Secondary",
-            "disk": "UpToDate", "net": True, "discard": False, "open": None, "cur": gen, "bm": "",
-            "oos": 0, "user_isp": False, "crashed": False, "cnt": dict.fromkeys(COUNTERS, 0)}
+    return {
+        "id": node_id,
+        "alive_at": 0.0,
+        "heard_at": 0.0,
+        "up": True,
+        "role": "Secondary",
+        "disk": "UpToDate",
+        "net": True,
+        "discard": False,
+        "open": None,
+        "cur": gen,
+        "bm": "",
+        "oos": 0,
+        "user_isp": False,
+        "crashed": False,
+        "cnt": dict.fromkeys(COUNTERS, 0),
+    }
 
 
 class Store:
@@ -175,12 +194,21 @@ class Store:
                 st = json.loads(text)
             except FileNotFoundError:
                 gen, text = new_uuid(), ""
-                st = {"nodes": {self.cfg.node: new_node(self.cfg.node_id, gen),
-                                self.cfg.peer: new_node(self.cfg.peer_node_id, gen)},
-                      "link": {"up": False}, "resync": None, "events": [], "seq": 0}
+                st = {
+                    "nodes": {
+                        self.cfg.node: new_node(self.cfg.node_id, gen),
+                        self.cfg.peer: new_node(self.cfg.peer_node_id, gen),
+                    },
+                    "link": {"up": False},
+                    "resync": None,
+                    "events": [],
+                    "seq": 0,
+                }
             if set(st["nodes"]) != {self.cfg.node, self.cfg.peer}:
-                raise ConfigError(f"{self.path} holds nodes {sorted(st['nodes'])}, config says "
-                                  f"{self.cfg.node}/{self.cfg.peer}")
+                raise ConfigError(
+                    f"{self.path} holds nodes {sorted(st['nodes'])}, config says "
+                    f"{self.cfg.node}/{self.cfg.peer}"
+                )
             yield st
             new = json.dumps(st, indent=1, sort_keys=True)
             if new != text:
@@ -195,12 +223,18 @@ def alive(cfg: Config, n: dict[str, Any], now: float) -> bool:
 
 
 def kern_log(cfg: Config, logs: list[tuple[str, str]]) -> None:
-    """Append kernel messages; prefixes as drbd-8.4 dev_printk ("block drbd0: ") and DRBD 9
-    drbd_polymorph_printk.h ("drbd r0/0 drbd0 node2: ")."""
+    """Append kernel messages; prefixes as drbd-8.4 dev_printk()/conn_printk() ("block drbd0: ",
+    "drbd r0: ") and DRBD 9 drbd_polymorph_printk.h ("drbd r0/0 drbd0 node2: ", "drbd r0 node2: ")."""
     stamp = datetime.datetime.now().astimezone().isoformat(timespec="microseconds")
     for node, msg in logs:
         peer = cfg.peer if node == cfg.node else cfg.node
-        pre = (f"block drbd{cfg.minor}: " if cfg.is84 else f"drbd {cfg.resource}/0 drbd{cfg.minor} {peer}: ")
+        conn = msg.startswith(("Handshake", "PingAck", "conn("))
+        if cfg.is84:
+            pre = f"drbd {cfg.resource}: " if conn else f"block drbd{cfg.minor}: "
+        else:
+            pre = (
+                f"drbd {cfg.resource} {peer}: " if conn else f"drbd {cfg.resource}/0 drbd{cfg.minor} {peer}: "
+            )
         with open(os.path.join(cfg.state_dir, f"kern-{node}.log"), "a") as f:
             f.write(f"{stamp} {node} kernel: {pre}{msg}\n")
 
@@ -225,8 +259,10 @@ def helper(st: dict[str, Any], node: str, name: str) -> None:
 def advance(cfg: Config, st: dict[str, Any], now: float) -> list[tuple[str, str]]:
     logs: list[tuple[str, str]] = []
     nodes = st["nodes"]
-    ready = all(n["up"] and n["net"] and alive(cfg, n, now) and now - n["heard_at"] < cfg.live_s
-                for n in nodes.values())
+    ready = all(
+        n["up"] and n["net"] and alive(cfg, n, now) and now - n["heard_at"] < cfg.live_s
+        for n in nodes.values()
+    )
     if st["link"]["up"] and not ready:
         drop_link(cfg, st, now, logs)
     elif not st["link"]["up"] and ready:
@@ -247,7 +283,17 @@ def drop_link(cfg: Config, st: dict[str, Any], now: float, logs: list[tuple[str,
         if n["role"] == "Primary" and n["up"] and alive(cfg, n, now):
             new_generation(n)
         if alive(cfg, n, now) and n["up"]:
-            logs.append((name, "PingAck did not arrive in time." if n["net"] else "conn( -> StandAlone )"))
+            peer = next(m for m in st["nodes"].values() if m is not n)
+            logs.append(
+                (
+                    name,
+                    "conn( Connected -> Disconnecting )"
+                    if not n["net"]
+                    else "conn( Connected -> TearDown )"
+                    if peer["up"] and not peer["net"] and alive(cfg, peer, now)
+                    else "PingAck did not arrive in time.",
+                )
+            )
 
 
 def handshake(cfg: Config, st: dict[str, Any], now: float, logs: list[tuple[str, str]]) -> None:
@@ -274,8 +320,13 @@ def handshake(cfg: Config, st: dict[str, Any], now: float, logs: list[tuple[str,
         if x["discard"] != y["discard"]:
             hg, solved = (-1 if x["discard"] else 1), True
             for name, n in ((xn, x), (yn, y)):
-                logs.append((name, "Split-Brain detected, manually solved. Sync from %s node"
-                             % ("peer" if n["discard"] else "this")))
+                logs.append(
+                    (
+                        name,
+                        "Split-Brain detected, manually solved. Sync from %s node"
+                        % ("peer" if n["discard"] else "this"),
+                    )
+                )
     if abs(hg) >= 100:
         for name, n in ((xn, x), (yn, y)):
             if hg == 100:
@@ -308,13 +359,31 @@ def handshake(cfg: Config, st: dict[str, Any], now: float, logs: list[tuple[str,
     start_resync(cfg, st, src, tgt, min(cfg.size_kib, total), now, logs, "resync")
 
 
-def start_resync(cfg: Config, st: dict[str, Any], src: str, tgt: str, kib: int, now: float,
-                 logs: list[tuple[str, str]], kind: str) -> None:
+def start_resync(
+    cfg: Config,
+    st: dict[str, Any],
+    src: str,
+    tgt: str,
+    kib: int,
+    now: float,
+    logs: list[tuple[str, str]],
+    kind: str,
+) -> None:
     bits = math.ceil(kib / 4)
     st["seq"] += 1
-    st["resync"] = {"id": st["seq"], "kind": kind, "src": src, "tgt": tgt, "bits": bits,
-                    "left": float(bits * 4), "start": now, "last": now, "paused": 0.0,
-                    "marks": [[now, bits]], "finishing": bits == 0}
+    st["resync"] = {
+        "id": st["seq"],
+        "kind": kind,
+        "src": src,
+        "tgt": tgt,
+        "bits": bits,
+        "left": float(bits * 4),
+        "start": now,
+        "last": now,
+        "paused": 0.0,
+        "marks": [[now, bits]],
+        "finishing": bits == 0,
+    }
     for name in (src, tgt):
         st["nodes"][name]["cnt"]["bm"] += 1
         if kind == "verify":
@@ -356,8 +425,14 @@ def step_resync(cfg: Config, st: dict[str, Any], now: float) -> None:
         rs["finishing"] = True  # the source's daemon copies (or compares) the data, then finish_resync()
 
 
-def finish_resync(cfg: Config, st: dict[str, Any], rs_id: int, now: float, logs: list[tuple[str, str]],
-                  verify_oos_kib: int = 0) -> None:
+def finish_resync(
+    cfg: Config,
+    st: dict[str, Any],
+    rs_id: int,
+    now: float,
+    logs: list[tuple[str, str]],
+    verify_oos_kib: int = 0,
+) -> None:
     rs = st["resync"]
     if not rs or rs["id"] != rs_id or not st["link"]["up"]:
         return
@@ -367,7 +442,9 @@ def finish_resync(cfg: Config, st: dict[str, Any], rs_id: int, now: float, logs:
     for name, n in ((rs["src"], s), (rs["tgt"], t)):
         n["cnt"]["bm"] += 1
         if rs["kind"] == "resync":
-            logs.append((name, f"Resync done (total {secs} sec; paused {int(rs['paused'])} sec; {speed} K/sec)"))
+            logs.append(
+                (name, f"Resync done (total {secs} sec; paused {int(rs['paused'])} sec; {speed} K/sec)")
+            )
             n["oos"] = 0
         else:
             logs.append((name, f"Online verify done (total {secs} sec; paused 0 sec; {speed} K/sec)"))
@@ -389,12 +466,22 @@ def view(cfg: Config, st: dict[str, Any], who: str, now: float) -> dict[str, Any
     peer = st["nodes"][cfg.peer if who == cfg.node else cfg.node]
     link = st["link"]["up"]
     rs = st["resync"] if link else None
-    v: dict[str, Any] = {"up": me["up"] and alive(cfg, me, now), "role": me["role"], "disk": me["disk"],
-                         "open": me["open"], "link": link, "user_isp": me["user_isp"],
-                         "peer_isp": link and peer["user_isp"], "proto": "C" if me["net"] else " ",
-                         "peer_role": peer["role"] if link else "Unknown",
-                         "peer_disk": peer["disk"] if link else "DUnknown", "cnt": dict(me["cnt"]),
-                         "oos": me["oos"], "rs": None, "pe": 0}
+    v: dict[str, Any] = {
+        "up": me["up"] and alive(cfg, me, now),
+        "role": me["role"],
+        "disk": me["disk"],
+        "open": me["open"],
+        "link": link,
+        "user_isp": me["user_isp"],
+        "peer_isp": link and peer["user_isp"],
+        "proto": "C" if me["net"] else " ",
+        "peer_role": peer["role"] if link else "Unknown",
+        "peer_disk": peer["disk"] if link else "DUnknown",
+        "cnt": dict(me["cnt"]),
+        "oos": me["oos"],
+        "rs": None,
+        "pe": 0,
+    }
     if not v["up"]:
         v["cs"] = "Unconfigured"
     elif not me["net"]:
@@ -412,16 +499,28 @@ def view(cfg: Config, st: dict[str, Any], who: str, now: float) -> dict[str, Any
         else:
             v["cs"] = ("PausedSync" + side) if is_paused else ("SyncSource" if side == "S" else "SyncTarget")
             v["oos"] = 4 * math.ceil(left / 4)
-        v["rs"] = {"kind": rs["kind"], "total_bits": rs["bits"], "left_bits": math.ceil(left / 4),
-                   "start": rs["start"], "paused": rs["paused"], "marks": rs["marks"], "side": side,
-                   "is_paused": is_paused}
+        v["rs"] = {
+            "kind": rs["kind"],
+            "total_bits": rs["bits"],
+            "left_bits": math.ceil(left / 4),
+            "start": rs["start"],
+            "paused": rs["paused"],
+            "marks": rs["marks"],
+            "side": side,
+            "is_paused": is_paused,
+        }
         v["pe"] = 0 if is_paused or left <= 0 or side == "T" else min(32, math.ceil(left / 4))
     else:
         v["cs"] = "Connected"
-    v["conn9"] = {"StandAlone": "StandAlone", "WFConnection": "Connecting",
-                  "Unconfigured": "StandAlone"}.get(v["cs"], "Connected")
-    v["repl9"] = {"Connected": "Established", "StandAlone": "Off", "WFConnection": "Off",
-                  "Unconfigured": "Off"}.get(v["cs"], v["cs"])
+    v["conn9"] = {"StandAlone": "StandAlone", "WFConnection": "Connecting", "Unconfigured": "StandAlone"}.get(
+        v["cs"], "Connected"
+    )
+    v["repl9"] = {
+        "Connected": "Established",
+        "StandAlone": "Off",
+        "WFConnection": "Off",
+        "Unconfigured": "Off",
+    }.get(v["cs"], v["cs"])
     v["susp"] = ",".join(w for w, on in (("user", v["user_isp"]), ("peer", v["peer_isp"])) if on) or "no"
     return v
 
@@ -470,9 +569,11 @@ def progress_lines(cfg: Config, v: dict[str, Any], now: float) -> str:
 
 def render_proc(cfg: Config, st: dict[str, Any], now: float) -> str:
     if not cfg.is84:  # DRBD 9 drbd/drbd_proc.c drbd_seq_show(): header + transports, no devices
-        return (f"version: {V9_REL} (api:2/proto:118-122)\n"
-                f"GIT-hash: {V9_GIT} build by root@{cfg.node}, 2024-11-18 10:00:00\n"
-                f"Transports (api:21): tcp ({V9_REL})\n")
+        return (
+            f"version: {V9_REL} (api:2/proto:118-122)\n"
+            f"GIT-hash: {V9_GIT} build by root@{cfg.node}, 2024-11-18 10:00:00\n"
+            f"Transports (api:21): tcp ({V9_REL})\n"
+        )
     v = view(cfg, st, cfg.node, now)
     # drbd-8.4 drbd/drbd_proc.c drbd_seq_show(); in-tree buildtag "srcversion: %-24s" (trailing space)
     out = f"version: 8.4.11 (api:1/proto:86-101)\nsrcversion: {V84_SRCVERSION:<24}\n"
@@ -482,10 +583,12 @@ def render_proc(cfg: Config, st: dict[str, Any], now: float) -> str:
         out += "\n"  # prev_i != i - 1
     c = {k: n & 0xFFFFFFFF for k, n in v["cnt"].items()}
     flags = "r-" + ("p" if v["peer_isp"] else "-") + ("u" if v["user_isp"] else "-") + "--"
-    out += (f"{cfg.minor:2d}: cs:{v['cs']} ro:{v['role']}/{v['peer_role']} ds:{v['disk']}/{v['peer_disk']} "
-            f"{v['proto']} {flags}\n"
-            f"    ns:{c['ns']} nr:{c['nr']} dw:{c['dw']} dr:{c['dr']} al:{c['al']} bm:{c['bm']} lo:0 "
-            f"pe:{v['pe']} ua:0 ap:0 ep:1 wo:f oos:{v['oos']}\n")
+    out += (
+        f"{cfg.minor:2d}: cs:{v['cs']} ro:{v['role']}/{v['peer_role']} ds:{v['disk']}/{v['peer_disk']} "
+        f"{v['proto']} {flags}\n"
+        f"    ns:{c['ns']} nr:{c['nr']} dw:{c['dw']} dr:{c['dr']} al:{c['al']} bm:{c['bm']} lo:0 "
+        f"pe:{v['pe']} ua:0 ap:0 ep:1 wo:f oos:{v['oos']}\n"
+    )
     if v["cs"] in ("SyncSource", "SyncTarget", "VerifyS", "VerifyT"):
         out += progress_lines(cfg, v, now)
     return out
@@ -493,6 +596,7 @@ def render_proc(cfg: Config, st: dict[str, Any], now: float) -> str:
 
 def write_proc(cfg: Config, st: dict[str, Any], now: float) -> None:
     text = render_proc(cfg, st, now)
+    os.makedirs(os.path.dirname(os.path.abspath(cfg.proc_file)), exist_ok=True)
     tmp = f"{cfg.proc_file}.{os.getpid()}.tmp"
     with open(tmp, "w") as f:
         f.write(text)
@@ -515,7 +619,7 @@ class Wrap:
         n = len(s)
         if self.col + n > self.cols:
             self.out.append("\n")
-            s = s[1:] if s.startswith("\n") else s
+            s = s.removeprefix("\n")
             self.col = 0
         if self.col == 0:
             s = s.lstrip(" ")
@@ -535,8 +639,14 @@ def dev_stats(cfg: Config, v: dict[str, Any], verbose: bool) -> list[str]:
     out = [f" size:{cfg.size_kib}"] if verbose else []
     out += [f" read:{c['dr']}", f" written:{c['dw']}"]
     if verbose:
-        out += [f" al-writes:{c['al']}", f" bm-writes:{c['bm']}", " upper-pending:0", " lower-pending:0",
-                " al-suspended:no", " blocked:no"]
+        out += [
+            f" al-writes:{c['al']}",
+            f" bm-writes:{c['bm']}",
+            " upper-pending:0",
+            " lower-pending:0",
+            " al-suspended:no",
+            " blocked:no",
+        ]
     return out
 
 
@@ -616,8 +726,14 @@ def status_text(cfg: Config, v: dict[str, Any], verbose: bool, stats: bool) -> s
             indent = 8
         if verbose or stats or v["repl9"] != "Off" or v["peer_disk"] != "DUnknown":
             w(indent, f" peer-disk:{v['peer_disk']}")
-            if cfg.is84 and v["cs"] in ("SyncSource", "SyncTarget", "VerifyS", "VerifyT", "PausedSyncS",
-                                         "PausedSyncT"):
+            if cfg.is84 and v["cs"] in (
+                "SyncSource",
+                "SyncTarget",
+                "VerifyS",
+                "VerifyT",
+                "PausedSyncS",
+                "PausedSyncT",
+            ):
                 w(8, f" done:{100 * (1 - v['oos'] / cfg.size_kib):.2f}")
             elif not cfg.is84 and sync_done(cfg, v):
                 w(8, f" done:{sync_done(cfg, v)}")
@@ -639,62 +755,86 @@ def status_text(cfg: Config, v: dict[str, Any], verbose: bool, stats: bool) -> s
 
 def status_json(cfg: Config, v: dict[str, Any]) -> str:
     """drbd-utils user/v9/drbdsetup.c *_status_json(): its exact (irregular) layout."""
-    b = lambda x: "true" if x else "false"  # noqa: E731
+    b = lambda x: "true" if x else "false"
     c, rs = v["cnt"], v["rs"]
-    out = ["[\n", "{\n", f'  "name": "{cfg.resource}",\n', f'  "node-id": {cfg.node_id},\n',
-           f'  "role": "{v["role"]}",\n']
-    for k in ("suspended", "suspended-user", "suspended-no-data", "suspended-fencing", "suspended-quorum",
-              "force-io-failures"):
+    out = [
+        "[\n",
+        "{\n",
+        f'  "name": "{cfg.resource}",\n',
+        f'  "node-id": {cfg.node_id},\n',
+        f'  "role": "{v["role"]}",\n',
+    ]
+    for k in (
+        "suspended",
+        "suspended-user",
+        "suspended-no-data",
+        "suspended-fencing",
+        "suspended-quorum",
+        "force-io-failures",
+    ):
         out.append(f'  "{k}": false,\n')
     out.append('  "write-ordering": "flush",\n  "devices": [\n')
-    out.append(f'    {{\n      "volume": 0,\n      "minor": {cfg.minor},\n      "disk-state": "{v["disk"]}",\n'
-               f'      "client": false,\n'
-               + (f'      "open": {b(v["open"])},\n' if cfg.report_open else "")
-               + f'      "quorum": true,\n      "size": {cfg.size_kib},\n      "read": {c["dr"]},\n'
-               f'      "written": {c["dw"]},\n      "al-writes": {c["al"]},\n      "bm-writes": {c["bm"]},\n'
-               f'      "upper-pending": 0,\n      "lower-pending": 0\n    }}')
+    out.append(
+        f'    {{\n      "volume": 0,\n      "minor": {cfg.minor},\n      "disk-state": "{v["disk"]}",\n'
+        f'      "client": false,\n'
+        + (f'      "open": {b(v["open"])},\n' if cfg.report_open else "")
+        + f'      "quorum": true,\n      "size": {cfg.size_kib},\n      "read": {c["dr"]},\n'
+        f'      "written": {c["dw"]},\n      "al-writes": {c["al"]},\n      "bm-writes": {c["bm"]},\n'
+        f'      "upper-pending": 0,\n      "lower-pending": 0\n    }}'
+    )
     out.append(' ],\n  "connections": [\n')
-    addr = lambda ip, port: (f'            "address": "{ip}",\n            "port": {port},\n'  # noqa: E731
-                             f'            "family": "ipv4"\n')
-    out.append(f'    {{\n      "peer-node-id": {cfg.peer_node_id},\n      "name": "{cfg.peer}",\n'
-               f'      "connection-state": "{v["conn9"]}", \n      "congested": false,\n'
-               f'      "peer-role": "{v["peer_role"]}",\n      "tls": false,\n'
-               f'      "ap-in-flight": 0,\n      "rs-in-flight": 0,\n      "paths": [\n'
-               f'        {{\n          "this_host": {{\n{addr(cfg.local_addr, cfg.port)}          }},\n'
-               f'          "remote_host": {{\n{addr(cfg.peer_addr, cfg.peer_port)}          }},\n'
-               f'          "established": {b(v["link"])}\n        }} ],\n      "peer_devices": [\n')
+    addr = lambda ip, port: (
+        f'            "address": "{ip}",\n            "port": {port},\n            "family": "ipv4"\n'
+    )
+    out.append(
+        f'    {{\n      "peer-node-id": {cfg.peer_node_id},\n      "name": "{cfg.peer}",\n'
+        f'      "connection-state": "{v["conn9"]}", \n      "congested": false,\n'
+        f'      "peer-role": "{v["peer_role"]}",\n      "tls": false,\n'
+        f'      "ap-in-flight": 0,\n      "rs-in-flight": 0,\n      "paths": [\n'
+        f'        {{\n          "this_host": {{\n{addr(cfg.local_addr, cfg.port)}          }},\n'
+        f'          "remote_host": {{\n{addr(cfg.peer_addr, cfg.peer_port)}          }},\n'
+        f'          "established": {b(v["link"])}\n        }} ],\n      "peer_devices": [\n'
+    )
     in_sync = 100 * (1 - v["oos"] / cfg.size_kib)
-    out.append(f'        {{\n          "volume": 0,\n          "replication-state": "{v["repl9"]}",\n'
-               f'          "peer-disk-state": "{v["peer_disk"]}",\n          "peer-client": false,\n'
-               f'          "resync-suspended": "{v["susp"]}",\n          "received": {c["nr"]},\n'
-               f'          "sent": {c["ns"]},\n          "out-of-sync": {v["oos"]},\n'
-               f'          "pending": {v["pe"]},\n          "unacked": 0,\n'
-               f'          "has-sync-details": {b(rs)},\n'
-               f'          "has-online-verify-details": {b(rs and rs["kind"] == "verify")},\n'
-               f'          "percent-in-sync": {in_sync:.2f}{"," if rs else ""}\n')
+    out.append(
+        f'        {{\n          "volume": 0,\n          "replication-state": "{v["repl9"]}",\n'
+        f'          "peer-disk-state": "{v["peer_disk"]}",\n          "peer-client": false,\n'
+        f'          "resync-suspended": "{v["susp"]}",\n          "received": {c["nr"]},\n'
+        f'          "sent": {c["ns"]},\n          "out-of-sync": {v["oos"]},\n'
+        f'          "pending": {v["pe"]},\n          "unacked": 0,\n'
+        f'          "has-sync-details": {b(rs)},\n'
+        f'          "has-online-verify-details": {b(rs and rs["kind"] == "verify")},\n'
+        f'          "percent-in-sync": {in_sync:.2f}{"," if rs else ""}\n'
+    )
     if rs:
         now = time.time()
         el = int((now - rs["start"]) * 1000)
         pms = int(rs["paused"] * 1000)
         db = 0 if rs["is_paused"] else cfg.resync_rate_kib_s * 6  # sectors per 3 s window
-        out.append(f'          "rs-total": {rs["total_bits"] * 8},\n          "rs-dt-start-ms": {el},\n'
-                   f'          "rs-paused-ms": {pms},\n          "rs-dt0-ms": 3000,\n'
-                   f'          "rs-db0-sectors": {db},\n          "rs-dt1-ms": 3000,\n'
-                   f'          "rs-db1-sectors": {db},\n')
+        out.append(
+            f'          "rs-total": {rs["total_bits"] * 8},\n          "rs-dt-start-ms": {el},\n'
+            f'          "rs-paused-ms": {pms},\n          "rs-dt0-ms": 3000,\n'
+            f'          "rs-db0-sectors": {db},\n          "rs-dt1-ms": 3000,\n'
+            f'          "rs-db1-sectors": {db},\n'
+        )
         to_go = rs["left_bits"] * 8
         if rs["kind"] == "verify":
-            out.append(f'          "ov-start-sector": 0,\n          "ov-stop-sector": {cfg.size_kib * 2},\n'
-                       f'          "ov-position": {rs["total_bits"] * 8 - to_go},\n'
-                       f'          "ov-left": {rs["left_bits"]},\n          "ov-skipped": 0,\n')
+            out.append(
+                f'          "ov-start-sector": 0,\n          "ov-stop-sector": {cfg.size_kib * 2},\n'
+                f'          "ov-position": {rs["total_bits"] * 8 - to_go},\n'
+                f'          "ov-left": {rs["left_bits"]},\n          "ov-skipped": 0,\n'
+            )
         else:
             out.append('          "rs-failed": 0,\n          "rs-same-csum": 0,\n')
         mibs = db / 3000 * 1000 / 2048
         done = rs["total_bits"] * 8 - to_go
-        out.append(f'          "want": {cfg.resync_rate_kib_s / 1024:.2f},\n'
-                   f'          "db0/dt0 [MiB/s]": {mibs:.2f},\n          "db1/dt1 [MiB/s]": {mibs:.2f},\n'
-                   f'          "estimated-seconds-to-finish": {3 * to_go / db if db else 987654321:.0f},\n'
-                   f'          "db/dt [MiB/s]": {done / max(1, el - pms) * 1000 / 2048:.2f},\n'
-                   f'          "percent-resync-done": {100.0 * done / (rs["total_bits"] * 8 or 1):.2f}\n')
+        out.append(
+            f'          "want": {cfg.resync_rate_kib_s / 1024:.2f},\n'
+            f'          "db0/dt0 [MiB/s]": {mibs:.2f},\n          "db1/dt1 [MiB/s]": {mibs:.2f},\n'
+            f'          "estimated-seconds-to-finish": {3 * to_go / db if db else 987654321:.0f},\n'
+            f'          "db/dt [MiB/s]": {done / max(1, el - pms) * 1000 / 2048:.2f},\n'
+            f'          "percent-resync-done": {100.0 * done / (rs["total_bits"] * 8 or 1):.2f}\n'
+        )
     out.append("        } ]\n    } ]\n}\n]\n\n")
     return "".join(out)
 
@@ -711,50 +851,107 @@ def ev_objects(cfg: Config, v: dict[str, Any]) -> list[Obj]:
     c = v["cnt"]
     res = f"name:{cfg.resource}"
     dev = f"{res} volume:0 minor:{cfg.minor}"
-    conn = f"{res} peer-node-id:0 conn-name:peer" if cfg.is84 else \
-        f"{res} peer-node-id:{cfg.peer_node_id} conn-name:{cfg.peer}"
-    dstats = {"size": str(cfg.size_kib), "read": str(c["dr"]), "written": str(c["dw"]),
-              "al-writes": str(c["al"]), "bm-writes": str(c["bm"]), "upper-pending": "0",
-              "lower-pending": "0", "al-suspended": "no", "blocked": "no"}
-    pstats = {"received": str(c["nr"]), "sent": str(c["ns"]), "out-of-sync": str(v["oos"]),
-              "pending": str(v["pe"]), "unacked": "0"}
+    conn = (
+        f"{res} peer-node-id:0 conn-name:peer"
+        if cfg.is84
+        else f"{res} peer-node-id:{cfg.peer_node_id} conn-name:{cfg.peer}"
+    )
+    dstats = {
+        "size": str(cfg.size_kib),
+        "read": str(c["dr"]),
+        "written": str(c["dw"]),
+        "al-writes": str(c["al"]),
+        "bm-writes": str(c["bm"]),
+        "upper-pending": "0",
+        "lower-pending": "0",
+        "al-suspended": "no",
+        "blocked": "no",
+    }
+    pstats = {
+        "received": str(c["nr"]),
+        "sent": str(c["ns"]),
+        "out-of-sync": str(v["oos"]),
+        "pending": str(v["pe"]),
+        "unacked": "0",
+    }
     if cfg.is84:
-        return [("resource", res, {"role": v["role"], "suspended": "no"}, {"write-ordering": "flush"}),
-                ("connection", conn, {"connection": v["conn9"], "role": v["peer_role"]}, {"congested": "no"}),
-                ("device", dev, {"disk": v["disk"]}, dstats),
-                ("peer-device", f"{conn} volume:0",
-                 {"replication": v["repl9"], "peer-disk": v["peer_disk"], "resync-suspended": v["susp"]}, pstats)]
+        return [
+            ("resource", res, {"role": v["role"], "suspended": "no"}, {"write-ordering": "flush"}),
+            ("connection", conn, {"connection": v["conn9"], "role": v["peer_role"]}, {"congested": "no"}),
+            ("device", dev, {"disk": v["disk"]}, dstats),
+            (
+                "peer-device",
+                f"{conn} volume:0",
+                {"replication": v["repl9"], "peer-disk": v["peer_disk"], "resync-suspended": v["susp"]},
+                pstats,
+            ),
+        ]
     # compute_promotion_info() in drbdsetup_events2.c (no quorum configured: quorum always yes)
     replicas = (v["disk"] == "UpToDate") + (v["peer_disk"] == "UpToDate")
     may = replicas > 0 and "Primary" not in (v["role"], v["peer_role"])
-    score = (10000 * (v["disk"] in ("UpToDate", "Consistent", "Inconsistent")) + 100 * (v["disk"] == "UpToDate")
-             + replicas) if replicas else 0
+    score = (
+        (
+            10000 * (v["disk"] in ("UpToDate", "Consistent", "Inconsistent"))
+            + 100 * (v["disk"] == "UpToDate")
+            + replicas
+        )
+        if replicas
+        else 0
+    )
     dstate = {"backing_dev": cfg.backing_dir, "disk": v["disk"], "client": "no"}
     if cfg.report_open:
         dstate["open"] = "yes" if v["open"] else "no"
     dstate["quorum"] = "yes"
     if v["rs"]:
-        pstats = {"done": sync_done(cfg, v) or "0.00", **pstats,
-                  "dbdt1": f"{0 if v['rs']['is_paused'] else cfg.resync_rate_kib_s / 1024:.2f}",
-                  "eta": "nan" if v["rs"]["is_paused"] else
-                  f"{v['rs']['left_bits'] * 4 / cfg.resync_rate_kib_s:.0f}"}
-    path = (f"{conn} local:ipv4:{cfg.local_addr}:{cfg.port} peer:ipv4:{cfg.peer_addr}:{cfg.peer_port}")
-    return [("resource", res, {"role": v["role"], "suspended": "no", "force-io-failures": "no",
-                               "may_promote": f"{'yes' if may else 'no'} promotion_score:{score}"},
-             {"write-ordering": "flush"}),
-            ("connection", conn, {"connection": v["conn9"], "role": v["peer_role"]},
-             {"congested": "no", "ap-in-flight": "0", "rs-in-flight": "0"}),
-            ("device", dev, dstate, dstats),
-            ("peer-device", f"{conn} volume:0", {"replication": v["repl9"], "peer-disk": v["peer_disk"],
-                                                 "peer-client": "no", "resync-suspended": v["susp"]}, pstats),
-            ("path", path, {"established": "yes" if v["link"] else "no"}, {})]
+        pstats = {
+            "done": sync_done(cfg, v) or "0.00",
+            **pstats,
+            "dbdt1": f"{0 if v['rs']['is_paused'] else cfg.resync_rate_kib_s / 1024:.2f}",
+            "eta": "nan"
+            if v["rs"]["is_paused"]
+            else f"{v['rs']['left_bits'] * 4 / cfg.resync_rate_kib_s:.0f}",
+        }
+    path = f"{conn} local:ipv4:{cfg.local_addr}:{cfg.port} peer:ipv4:{cfg.peer_addr}:{cfg.peer_port}"
+    return [
+        (
+            "resource",
+            res,
+            {
+                "role": v["role"],
+                "suspended": "no",
+                "force-io-failures": "no",
+                "may_promote": f"{'yes' if may else 'no'} promotion_score:{score}",
+            },
+            {"write-ordering": "flush"},
+        ),
+        (
+            "connection",
+            conn,
+            {"connection": v["conn9"], "role": v["peer_role"]},
+            {"congested": "no", "ap-in-flight": "0", "rs-in-flight": "0"},
+        ),
+        ("device", dev, dstate, dstats),
+        (
+            "peer-device",
+            f"{conn} volume:0",
+            {
+                "replication": v["repl9"],
+                "peer-disk": v["peer_disk"],
+                "peer-client": "no",
+                "resync-suspended": v["susp"],
+            },
+            pstats,
+        ),
+        ("path", path, {"established": "yes" if v["link"] else "no"}, {}),
+    ]
 
 
 ONCE_STATS = ("write-ordering", "al-suspended", "blocked", "congested")  # printed only when new/changed
 
 
-def ev_line(cfg: Config, action: str, obj: Obj, old: Obj | None, statistics: bool,
-            progress: bool = False) -> str | None:
+def ev_line(
+    cfg: Config, action: str, obj: Obj, old: Obj | None, statistics: bool, progress: bool = False
+) -> str | None:
     """One events2 line, or None when nothing would be printed. 8.4: print_notifications() prints
     each changed state key and, with --statistics, the statistics. DRBD 9: print_*_changes()."""
     kind, key, state, stats = obj
@@ -763,11 +960,15 @@ def ev_line(cfg: Config, action: str, obj: Obj, old: Obj | None, statistics: boo
     if not changed and not progress:
         return None
     stats_changed = old is None or stats != ostats
-    stat_parts = [f"{k}:{val}" for k, val in stats.items()
-                  if k != "done" and not (k in ONCE_STATS and old and ostats.get(k) == val)]
+    stat_parts = [
+        f"{k}:{val}"
+        for k, val in stats.items()
+        if k != "done" and not (k in ONCE_STATS and old and ostats.get(k) == val)
+    ]
     if cfg.is84:
-        return " ".join([action, kind, key] + [f"{k}:{state[k]}" for k in changed]
-                        + (stat_parts if statistics else []))
+        return " ".join(
+            [action, kind, key] + [f"{k}:{state[k]}" for k in changed] + (stat_parts if statistics else [])
+        )
     parts: list[str] = []
     if kind == "device":
         parts = [f"{k}:{val}" for k, val in state.items()] if changed else []
@@ -789,7 +990,7 @@ def ev_line(cfg: Config, action: str, obj: Obj, old: Obj | None, statistics: boo
 
 
 def ev_stamp() -> str:
-    """"%04u-%02u-%02uT%02u:%02u:%02u.%06u%+03d:%02u " of print_event()/format_timestamp()."""
+    """ "%04u-%02u-%02uT%02u:%02u:%02u.%06u%+03d:%02u " of print_event()/format_timestamp()."""
     t = datetime.datetime.now().astimezone()
     off = int(t.utcoffset().total_seconds())
     return t.strftime("%Y-%m-%dT%H:%M:%S.%f") + f"{int(off / 3600):+03d}:{abs(off) // 60 % 60:02d} "
@@ -800,7 +1001,9 @@ def helper_line(cfg: Config, ev: dict[str, Any]) -> str:
         key = f"name:{cfg.resource} peer-node-id:0 conn-name:peer volume:0 minor:{cfg.minor}"
     else:
         key = f"name:{cfg.resource} peer-node-id:{cfg.peer_node_id} conn-name:{cfg.peer} volume:0"
-    return f"{ev['action']} helper {key} helper:{ev['helper']}" + (" status:0" if ev["action"] == "response" else "")
+    return f"{ev['action']} helper {key} helper:{ev['helper']}" + (
+        " status:0" if ev["action"] == "response" else ""
+    )
 
 
 def events2(cfg: Config, store: Store, now_only: bool, statistics: bool, stamps: bool, res: str) -> int:
@@ -837,8 +1040,9 @@ def events2(cfg: Config, store: Store, now_only: bool, statistics: bool, stamps:
                 lines.append(ln)
         if progress:
             last_progress = time.time()
-        for o in sorted(objs, key=lambda o: ["path", "peer-device", "connection", "device",
-                                             "resource"].index(o[0])):
+        for o in sorted(
+            objs, key=lambda o: ["path", "peer-device", "connection", "device", "resource"].index(o[0])
+        ):
             if (o[0], o[1]) not in new_by:
                 lines.append(f"destroy {o[0]} {o[1]}")
         objs = new
@@ -879,8 +1083,9 @@ def compare_kib(a: str, b: str) -> int:
     for k in set(sa) | set(sb):
         if k not in sa or k not in sb:
             kib += kib4((sa.get(k) or sb[k])[0])
-        elif os.path.isfile(os.path.join(a, k)) and not filecmp.cmp(os.path.join(a, k), os.path.join(b, k),
-                                                                   shallow=False):
+        elif os.path.isfile(os.path.join(a, k)) and not filecmp.cmp(
+            os.path.join(a, k), os.path.join(b, k), shallow=False
+        ):
             kib += kib4(max(sa[k][0], sb[k][0]))
     return kib
 
@@ -891,8 +1096,12 @@ def mirror(cfg: Config, src: str, dst: str) -> bool:
     with open(os.path.join(cfg.state_dir, "copy.lock"), "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if shutil.which("rsync"):
-            return subprocess.run(["rsync", "-a", "--delete", src.rstrip("/") + "/", dst.rstrip("/") + "/"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode in (0, 24)
+            return subprocess.run(
+                ["rsync", "-a", "--delete", src.rstrip("/") + "/", dst.rstrip("/") + "/"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=False,
+            ).returncode in (0, 24)
         for name in os.listdir(dst):
             p = os.path.join(dst, name)
             shutil.rmtree(p) if os.path.isdir(p) and not os.path.islink(p) else os.unlink(p)
@@ -948,8 +1157,16 @@ class Kernel:
             logs: list[tuple[str, str]] = []
             if me["role"] == "Primary":  # it went down while Primary: a crashed primary
                 me["crashed"], me["oos"] = True, min(self.cfg.size_kib, max(me["oos"], AL_FLOOR_KIB))
-            me.update(role="Secondary", open=None, up=True, net=True, discard=False, user_isp=False,
-                      alive_at=0.0, heard_at=0.0)
+            me.update(
+                role="Secondary",
+                open=None,
+                up=True,
+                net=True,
+                discard=False,
+                user_isp=False,
+                alive_at=0.0,
+                heard_at=0.0,
+            )
             if st["link"]["up"]:  # a reboot the peer did not notice yet
                 drop_link(self.cfg, st, now, logs)
             me["alive_at"] = now
@@ -976,7 +1193,11 @@ class Kernel:
             if st["link"]["up"] and not self.busy.is_set():
                 if rs and rs["finishing"] and rs["src"] == cfg.node:
                     self.submit(("finish", rs["id"], rs["kind"]))
-                elif me["role"] == "Primary" and snap != self.replicated_snap and not (rs and rs["tgt"] == cfg.node):
+                elif (
+                    me["role"] == "Primary"
+                    and snap != self.replicated_snap
+                    and not (rs and rs["tgt"] == cfg.node)
+                ):
                     self.submit(("replicate", snap))
                 elif me["role"] != "Primary" and not rs:
                     self.synced_snap = snap
@@ -1026,7 +1247,10 @@ class Kernel:
         threading.Thread(target=self.worker, daemon=True).start()
         while not self.stop.is_set():
             t0 = time.time()
-            self.tick()
+            try:
+                self.tick()
+            except Exception as e:  # noqa: BLE001 -- keep the "module" loaded through trouble, say why
+                err(f"drbdemu kernel: tick failed: {type(e).__name__}: {e}\n")
             self.stop.wait(max(0.0, self.cfg.tick_s - (time.time() - t0)))
         with self.store.locked() as st:  # "module unloaded": the peer drops the link at once
             st["nodes"][self.cfg.node]["alive_at"] = 0.0
@@ -1062,13 +1286,22 @@ class Fail(Exception):
         return "\n".join(lines) + "\n"
 
 
-SS_84 = {-1: "Multiple primaries not allowed by config", -2: "Need access to UpToDate data",
-         -8: "Can not start OV/resync since it is already active", -12: "Device is held open by someone",
-         -15: "Need a connection to start verify or resync"}  # drbd-utils user/v84/drbd_strings.c
+SS_84 = {
+    -1: "Multiple primaries not allowed by config",
+    -2: "Need access to UpToDate data",
+    -8: "Can not start OV/resync since it is already active",
+    -12: "Device is held open by someone",
+    -15: "Need a connection to start verify or resync",
+}  # drbd-utils user/v84/drbd_strings.c
 SS_9 = {**SS_84, -15: "State change requires a connection"}  # drbd-headers drbd_strings.c
-ERR = {125: "Device has a net-config (use disconnect first)", 127: "Device minor not allocated",
-       134: "Sync-pause flag is already set", 135: "Sync-pause flag is already cleared",
-       158: "Unknown resource", 161: "Minor or volume exists already (delete it first)"}
+ERR = {
+    125: "Device has a net-config (use disconnect first)",
+    127: "Device minor not allocated",
+    134: "Sync-pause flag is already set",
+    135: "Sync-pause flag is already cleared",
+    158: "Unknown resource",
+    161: "Minor or volume exists already (delete it first)",
+}
 
 
 def sfail(cfg: Config, code: int, info: list[str] | None = None) -> Fail:
@@ -1081,18 +1314,32 @@ def setup_argv(cfg: Config, cmd: str, opts: list[str]) -> tuple[list[str], str]:
     res, minor, pid = cfg.resource, str(cfg.minor), str(cfg.peer_node_id)
     local, peer = f"ipv4:{cfg.local_addr}:{cfg.port}", f"ipv4:{cfg.peer_addr}:{cfg.peer_port}"
     if cfg.is84:
-        args = {"connect": [res, local, peer, "--protocol=C"], "disconnect": [local, peer],
-                "status": [res], "down": [res], "new-minor": [res, minor, "0"]}.get(cmd, [minor])
+        args = {
+            "connect": [res, local, peer, "--protocol=C"],
+            "disconnect": [local, peer],
+            "status": [res],
+            "down": [res],
+            "new-minor": [res, minor, "0"],
+        }.get(cmd, [minor])
         return ["drbdsetup-84", cmd, *args, *opts], (res if args[0] in (res, local) else minor)
-    args = {"invalidate": [minor], "dstate": [minor], "connect": [res, pid], "disconnect": [res, pid],
-            "cstate": [res, pid], "new-minor": [res, minor, "0"]}.get(cmd)
+    args = {
+        "invalidate": [minor],
+        "dstate": [minor],
+        "connect": [res, pid],
+        "disconnect": [res, pid],
+        "cstate": [res, pid],
+        "new-minor": [res, minor, "0"],
+    }.get(cmd)
     if args is None:
-        args = [res, pid, "0"] if cmd in ("invalidate-remote", "verify", "pause-sync", "resume-sync") else [res]
+        args = (
+            [res, pid, "0"] if cmd in ("invalidate-remote", "verify", "pause-sync", "resume-sync") else [res]
+        )
     return ["drbdsetup", cmd, *args, *opts], args[0]
 
 
-def mutate(cfg: Config, st: dict[str, Any], cmd: str, opts: list[str], now: float,
-           logs: list[tuple[str, str]]) -> str | None:
+def mutate(
+    cfg: Config, st: dict[str, Any], cmd: str, opts: list[str], now: float, logs: list[tuple[str, str]]
+) -> str | None:
     """Apply a state-changing command; raise Fail like the kernel would. Returns "sync" when the
     caller must copy the data to the peer before demoting."""
     me, peer = st["nodes"][cfg.node], st["nodes"][cfg.peer]
@@ -1112,9 +1359,17 @@ def mutate(cfg: Config, st: dict[str, Any], cmd: str, opts: list[str], now: floa
         if me["open"]:
             o = me["open"]
             at = datetime.datetime.fromtimestamp(o["at"])
-            info = [] if cfg.is84 else [  # DRBD >= 9.1.17 drbd_nl.c put_device_opener_info()
-                f"{cfg.device} open_cnt:1, writable:1; list of openers follows",
-                f"drbd{cfg.minor} opened by mount (pid {o['pid']}) at {at:%Y-%m-%d %H:%M:%S}.{at.microsecond // 1000:03d}"]
+            info = (
+                []
+                if cfg.is84
+                else [  # DRBD >= 9.1.17 drbd_nl.c put_device_opener_info()
+                    f"{cfg.device} open_cnt:1, writable:1; list of openers follows",
+                    (
+                        f"drbd{cfg.minor} opened by mount (pid {o['pid']}) at "
+                        f"{at:%Y-%m-%d %H:%M:%S}.{at.microsecond // 1000:03d}"
+                    ),
+                ]
+            )
             raise Fail(-12, SS_84[-12], info, obj=cfg.resource if cmd == "down" else None)
         if me["role"] == "Primary" and link and "synced" not in opts:
             return "sync"
@@ -1168,8 +1423,19 @@ def mutate(cfg: Config, st: dict[str, Any], cmd: str, opts: list[str], now: floa
     return None
 
 
-STATE_CMDS = ("up", "down", "primary", "secondary", "connect", "disconnect", "invalidate", "invalidate-remote",
-              "verify", "pause-sync", "resume-sync")
+STATE_CMDS = (
+    "up",
+    "down",
+    "primary",
+    "secondary",
+    "connect",
+    "disconnect",
+    "invalidate",
+    "invalidate-remote",
+    "verify",
+    "pause-sync",
+    "resume-sync",
+)
 
 
 def err(text: str) -> None:
@@ -1194,8 +1460,10 @@ def run_setup(cfg: Config, cmd: str, opts: list[str], flags: list[str], adm: boo
         up_daemon = alive(cfg, st["nodes"][cfg.node], now)
     if not up_daemon:  # no module: modprobe_drbd() in user/v84/drbdsetup.c, user/v9/drbdsetup_linux.c
         if cfg.is84:
-            err("Could not stat /proc/drbd: No such file or directory\n"
-                "Make sure that the DRBD kernel module is installed and can be loaded!\n")
+            err(
+                "Could not stat /proc/drbd: No such file or directory\n"
+                "Make sure that the DRBD kernel module is installed and can be loaded!\n"
+            )
         elif cmd in ("down", "secondary", "disconnect"):
             return 0
         else:
@@ -1228,7 +1496,9 @@ def run_setup(cfg: Config, cmd: str, opts: list[str], flags: list[str], adm: boo
         if not v["up"]:
             if target in ("all", ""):
                 if not cfg.is84:
-                    sys.stdout.write("# No currently configured DRBD found.\n" if "--json" not in flags else "[\n]\n\n")
+                    sys.stdout.write(
+                        "# No currently configured DRBD found.\n" if "--json" not in flags else "[\n]\n\n"
+                    )
                 return 0
             err(f"{cfg.resource}: No such resource\n")
             return report(10)
@@ -1242,12 +1512,20 @@ def run_setup(cfg: Config, cmd: str, opts: list[str], flags: list[str], adm: boo
             if cfg.is84:
                 err(f"{obj}: Failure: (127) {ERR[127]}\nadditional info from kernel:\nunknown minor\n")
             else:
-                err({"role": f"{obj}: Unknown resource\n", "cstate": f"{obj}: No such connection\n",
-                     "dstate": f"{obj}: No such device\n"}[cmd])
+                err(
+                    {
+                        "role": f"{obj}: Unknown resource\n",
+                        "cstate": f"{obj}: No such connection\n",
+                        "dstate": f"{obj}: No such device\n",
+                    }[cmd]
+                )
             return report(10)
         if cmd == "role":  # v84 role_scmd(): local/peer; v9 role_cmd(): local, "res:peer" -> peer role
-            print(f"{v['role']}/{v['peer_role']}" if cfg.is84 else
-                  (v["peer_role"] if "peer" in flags else v["role"]))
+            print(
+                f"{v['role']}/{v['peer_role']}"
+                if cfg.is84
+                else (v["peer_role"] if "peer" in flags else v["role"])
+            )
         elif cmd == "cstate":
             print(v["cs"] if cfg.is84 else v["conn9"])
         else:
@@ -1258,8 +1536,14 @@ def run_setup(cfg: Config, cmd: str, opts: list[str], flags: list[str], adm: boo
 
 
 def split_args(args: list[str]) -> tuple[list[str], list[str]]:
-    alias = {"v": "--verbose", "s": "--statistics", "j": "--json", "T": "--timestamps", "n": "--now",
-             "V": "-V"}
+    alias = {
+        "v": "--verbose",
+        "s": "--statistics",
+        "j": "--json",
+        "T": "--timestamps",
+        "n": "--now",
+        "V": "-V",
+    }
     flags: list[str] = []
     for a in args:
         if a.startswith("--") and a != "--":
@@ -1273,16 +1557,19 @@ def main_drbdadm(cfg: Config, args: list[str]) -> int:
     flags, pos = split_args(args)
     if "-V" in flags or "--version" in flags:  # drbdadm_main.c case 'V'
         code = "0x08040b" if cfg.is84 else "0x09020c"
-        print(f"DRBDADM_BUILDTAG={UTILS_BUILDTAG}\nDRBDADM_API_VERSION={1 if cfg.is84 else 2}\n"
-              f"DRBD_KERNEL_VERSION_CODE={code}\n" + ("" if cfg.is84 else f"DRBD_KERNEL_VERSION={V9_REL}\n")
-              + "DRBDADM_VERSION_CODE=0x091c00\nDRBDADM_VERSION=9.28.0")
+        print(
+            f"DRBDADM_BUILDTAG={UTILS_BUILDTAG}\nDRBDADM_API_VERSION={1 if cfg.is84 else 2}\n"
+            f"DRBD_KERNEL_VERSION_CODE={code}\n"
+            + ("" if cfg.is84 else f"DRBD_KERNEL_VERSION={V9_REL}\n")
+            + "DRBDADM_VERSION_CODE=0x091c00\nDRBDADM_VERSION=9.28.0"
+        )
         return 0
     if not pos:
         err("USAGE: drbdadm COMMAND [OPTION...] {all|RESOURCE...}\n")
         return 20
     cmd, names = pos[0], pos[1:] or (["all"] if pos[0] == "status" else [])
     if not names:
-        err(f"drbdadm: Missing arguments, please specify a resource name or 'all'\n")
+        err("drbdadm: Missing arguments, please specify a resource name or 'all'\n")
         return 20
     for name in names:
         res, _, conn = name.partition(":")
@@ -1306,8 +1593,14 @@ def main_drbdsetup(cfg: Config, args: list[str]) -> int:
             running = alive(cfg, st["nodes"][cfg.node], time.time())
         if not running:
             return run_setup(cfg, cmd, [], flags, adm=False)
-        return events2(cfg, Store(cfg), "--now" in flags, "--statistics" in flags or "--full" in flags,
-                       "--timestamps" in flags, rest[0] if rest else "all")
+        return events2(
+            cfg,
+            Store(cfg),
+            "--now" in flags,
+            "--statistics" in flags or "--full" in flags,
+            "--timestamps" in flags,
+            rest[0] if rest else "all",
+        )
     if cmd == "status":
         return run_setup(cfg, cmd, [], flags, adm=False, target=rest[0] if rest else "all")
     opts = [f for f in flags if f in ("--force", "--discard-my-data")]
@@ -1330,8 +1623,10 @@ def main_mount(cfg: Config, args: list[str]) -> int:
             pos = []  # an option we do not emulate: hand over to the real mount
             break
         i += 1
-    target = {1: cfg.mount_point if pos[:1] in ([cfg.device], [cfg.mount_point]) else None,
-              2: pos[1] if pos[:1] == [cfg.device] else None}.get(len(pos))
+    target = {
+        1: cfg.mount_point if pos[:1] in ([cfg.device], [cfg.mount_point]) else None,
+        2: pos[1] if pos[:1] == [cfg.device] else None,
+    }.get(len(pos))
     real = real_tool(REAL_MOUNT)
     if not target:
         os.execv(real, [real, *args])
@@ -1358,7 +1653,7 @@ def main_mount(cfg: Config, args: list[str]) -> int:
             # drbd_open(): EROFS for rw, libmount retries ro -> EMEDIUMTYPE (drbd-8.4 drbd/drbd_main.c)
             err(f"mount: {target}: mount(2) system call failed: Wrong medium type.\n{hint}")
             return 32
-        r = subprocess.run([real, "--bind", cfg.backing_dir, target])
+        r = subprocess.run([real, "--bind", cfg.backing_dir, target], check=False)
         if r.returncode == 0:
             me["open"] = {"pid": os.getpid(), "at": now, "dir": os.path.abspath(target)}
             write_proc(cfg, st, now)
@@ -1374,7 +1669,7 @@ def main_umount(cfg: Config, args: list[str]) -> int:
         o = me["open"]
         if len(pos) != 1 or not o or (pos[0] != cfg.device and os.path.abspath(pos[0]) != o["dir"]):
             os.execv(real, [real, *args])
-        r = subprocess.run([real, o["dir"]])
+        r = subprocess.run([real, o["dir"]], check=False)
         if r.returncode == 0:
             me["open"] = None
             write_proc(cfg, st, time.time())
@@ -1396,8 +1691,12 @@ def main(argv: list[str]) -> int:
     try:
         if tool == "kernel":
             return Kernel(cfg).run()
-        return {"drbdadm": main_drbdadm, "drbdsetup": main_drbdsetup, "mount": main_mount,
-                "umount": main_umount}[tool](cfg, args)
+        return {
+            "drbdadm": main_drbdadm,
+            "drbdsetup": main_drbdsetup,
+            "mount": main_mount,
+            "umount": main_umount,
+        }[tool](cfg, args)
     except BrokenPipeError:
         return 0
     except KeyboardInterrupt:
