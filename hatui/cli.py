@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _snapshot(config):  # noqa: ANN001, ANN202
+async def _snapshot(config):
     from hatui.collector import Collector
 
     collector = Collector(config)
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             snap = asyncio.run(_snapshot(config))
-        except Exception as exc:  # noqa: BLE001 - a one-shot must report, never trace back
+        except Exception as exc:
             if args.cmd == "check":
                 print(f"HATUI UNKNOWN - {type(exc).__name__}: {exc}")
                 return 3

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field, replace
 import pymysql
 
 from hatui.config import Config
-from hatui.model import ClusterSnapshot, FailoverEvent, GaleraState, NodeSnapshot, WebCheck
+from hatui.model import ClusterSnapshot, FailoverEvent, NodeSnapshot, WebCheck
 from hatui.probes import drbd as drbd_probe
 from hatui.probes import failover_log, galera, keepalived
 from hatui.probes import quote as q
-from hatui.transport import NodeTransport, TransportError, transports
+from hatui.transport import CommandResult, NodeTransport, TransportError, transports
 
 KEEPALIVED_PID = "/run/keepalived.pid"
 MAX_EVENTS = 500
@@ -60,6 +60,8 @@ class Collector:
         self._tasks: list[asyncio.Task[None]] = []
         self._latest: ClusterSnapshot | None = None
         self._web_wake = asyncio.Event()
+        # called with (node, raw poll) after every successful poll: used to record fixtures
+        self.recorder: Callable[[str, dict], None] | None = None
 
     @property
     def transports(self) -> dict[str, NodeTransport]:
@@ -103,7 +105,7 @@ class Collector:
                                  f"[ -n \"$P\" ] && kill -{data} \"$P\" 2>/dev/null; true")
         return cmds
 
-    async def _galera(self, lp: _NodeLoop) -> tuple[GaleraState | None, str | None, list[str]]:
+    async def _galera(self, lp: _NodeLoop) -> tuple[list[tuple[str, str]] | None, str | None]:
         cfg = self.config.mariadb
         try:
             port = await lp.transport.mysql_port(cfg.socket)
@@ -118,11 +120,10 @@ class Collector:
                     return list(cur.fetchall())
 
             rows = await asyncio.wait_for(asyncio.to_thread(query), self.config.command_timeout_s + 1)
-        except (pymysql.MySQLError, OSError, TransportError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, pymysql.MySQLError, OSError, TransportError) as exc:
             self._close_mysql(lp)
-            return None, _mysql_why(exc), []
-        parsed = galera.parse_wsrep_status(rows)
-        return parsed.value, None, list(parsed.unparsed)
+            return None, _mysql_why(exc)
+        return [(str(k), "" if v is None else str(v)) for k, v in rows], None
 
     @staticmethod
     def _close_mysql(lp: _NodeLoop) -> None:
@@ -138,41 +139,24 @@ class Collector:
             batch_task = asyncio.ensure_future(lp.transport.batch(self._commands(lp)))
             galera_task = asyncio.ensure_future(self._galera(lp))
             res = await batch_task
-            galera_state, mysql_error, galera_notes = await galera_task
+            galera_rows, mysql_error = await galera_task
         except TransportError as exc:
             galera_task.cancel()
             self._close_mysql(lp)
             return self._unreachable(lp, str(exc))
-        notes: list[str] = list(galera_notes)
         if "signums" in res:
             nums = [int(x) for x in res["signums"].output.split() if x.isdigit()]
             lp.signums = (nums[0], nums[1]) if len(nums) == 2 else (36, 10)  # SIGRTMIN+2, SIGUSR1 on Linux
-        ka_running = res["ka_pid"].ok
-        vrrp: tuple = ()
-        if ka_running:
-            js = keepalived.parse_keepalived_json(res["ka_json"].output) if res["ka_json"].output.strip() else None
-            data = keepalived.parse_keepalived_data(res["ka_data"].output) if res["ka_data"].output.strip() else None
-            vrrp = _merge_vrrp(js.value if js else None, data.value if data else None)
-            for p in (js, data):
-                if p is not None:
-                    notes.extend(p.unparsed)
-        addrs = keepalived.parse_ip_addr(res["addr"].output)
-        notes.extend(addrs.unparsed)
-        drbd_res, drbd_notes = _parse_drbd(res["drbd_proc"].output, res["drbd_events"].output,
-                                           self.config.drbd.device, self.config.drbd.resource)
-        notes.extend(drbd_notes)
-        grastate = galera.parse_grastate(res["grastate"].output).value if res["grastate"].ok else None
+        if self.recorder is not None:
+            self.recorder(name, {"batch": {k: [v.exit_status, v.output] for k, v in res.items()},
+                                 "galera_rows": galera_rows, "mysql_error": mysql_error})
         self._read_log(lp, res["log"].output)
         prev = lp.snapshot
         lp.failures = 0
-        lp.snapshot = NodeSnapshot(
-            node=name, reachable=True,
-            since_epoch_s=prev.since_epoch_s if prev.reachable and prev.since_epoch_s else time.time(),
-            poll_age_s=0.0, vrrp=vrrp, addresses=addrs.value or (), drbd=drbd_res, galera=galera_state,
-            grastate=grastate, failover_events=tuple(lp.events), notes=tuple(dict.fromkeys(notes)),
-            keepalived_running=ka_running, drbd_mounted=res["mounted"].ok, mysql_error=mysql_error,
-            poll_latency_ms=(time.perf_counter() - t0) * 1000,
-        )
+        snap = node_from_raw(self.config, name, res, galera_rows, mysql_error)
+        lp.snapshot = replace(
+            snap, since_epoch_s=prev.since_epoch_s if prev.reachable and prev.since_epoch_s else time.time(),
+            failover_events=tuple(lp.events), poll_latency_ms=(time.perf_counter() - t0) * 1000)
         return lp.snapshot
 
     def _read_log(self, lp: _NodeLoop, output: str) -> None:
@@ -280,6 +264,40 @@ class Collector:
             await lp.transport.close()
 
 
+def node_from_raw(config: Config, name: str, res: dict[str, CommandResult],
+                  galera_rows: list[tuple[str, str]] | None, mysql_error: str | None) -> NodeSnapshot:
+    """Pure: one node's poll (what each command printed, the wsrep rows) → its NodeSnapshot.
+    The collector adds the reachability time, log events and latency; tests replay recorded polls."""
+    notes: list[str] = []
+    galera_state = None
+    if galera_rows is not None:
+        parsed = galera.parse_wsrep_status(galera_rows)
+        galera_state = parsed.value
+        notes.extend(parsed.unparsed)
+    empty = CommandResult(None, "")
+    ka_running = res.get("ka_pid", empty).ok
+    vrrp: tuple = ()
+    if ka_running:
+        js_text, data_text = res.get("ka_json", empty).output, res.get("ka_data", empty).output
+        js = keepalived.parse_keepalived_json(js_text) if js_text.strip() else None
+        data = keepalived.parse_keepalived_data(data_text) if data_text.strip() else None
+        vrrp = _merge_vrrp(js.value if js else None, data.value if data else None)
+        for p in (js, data):
+            if p is not None:
+                notes.extend(p.unparsed)
+    addrs = keepalived.parse_ip_addr(res.get("addr", empty).output)
+    notes.extend(addrs.unparsed)
+    drbd_res, drbd_notes = _parse_drbd(res.get("drbd_proc", empty).output, res.get("drbd_events", empty).output,
+                                       config.drbd.device, config.drbd.resource)
+    notes.extend(drbd_notes)
+    gra = res.get("grastate", empty)
+    grastate = galera.parse_grastate(gra.output).value if gra.ok else None
+    return NodeSnapshot(
+        node=name, reachable=True, poll_age_s=0.0, vrrp=vrrp, addresses=addrs.value or (), drbd=drbd_res,
+        galera=galera_state, grastate=grastate, notes=tuple(dict.fromkeys(notes)), keepalived_running=ka_running,
+        drbd_mounted=res.get("mounted", empty).ok, mysql_error=mysql_error)
+
+
 def _merge_vrrp(js: tuple | None, data: tuple | None) -> tuple:
     """JSON gives numbers and counters; the data dump gives each track script's GOOD/BAD status."""
     if not js:
@@ -340,7 +358,7 @@ async def fetch_web(url: str, expect_text: str, timeout_s: float) -> WebCheck:
         writer.write(f"GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: hatui\r\n\r\n".encode())
         raw = await asyncio.wait_for(reader.read(65536), timeout_s)
         writer.close()
-    except (OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError) as exc:
         why = "timed out" if isinstance(exc, asyncio.TimeoutError) else (exc.strerror or str(exc))
         return WebCheck(url=url, ok=False, node=None, latency_ms=None, error=why)
     latency = (time.perf_counter() - t0) * 1000

@@ -219,7 +219,7 @@ def parse(text: str, path: Path) -> Config:
         ka = m["keepalived"].mapping({"instance"})
         if "instance" in ka:
             kwargs["keepalived_instance"] = ka["instance"].string(NAME_RE, "a vrrp_instance name")
-    abs_path = lambda r: r.string(PATH_RE, "an absolute path")  # noqa: E731
+    abs_path = lambda r: r.string(PATH_RE, "an absolute path")
     kwargs["drbd"] = _section(m.get("drbd"), DrbdConfig, {
         "resource": lambda r: r.string(NAME_RE, "a DRBD resource name"),
         "device": abs_path, "mount_point": abs_path, "proc_file": abs_path,

@@ -126,7 +126,7 @@ def drbd(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]:
             pct = f"{r.sync_percent:.1f} %" if r.sync_percent is not None else "?"
             eta = f", ETA {r.eta_s} s" if r.eta_s is not None else ""
             speed = f", {r.speed_kib_s} KiB/s" if r.speed_kib_s is not None else ""
-            yield _f("warning" if "Paused" not in rs else "warning", "drbd-resync",
+            yield _f("warning", "drbd-resync",
                      f"DRBD {r.name} resync on {name}: {rs or cs} {pct}{speed}{eta}",
                      "Until the resync finishes the SyncTarget's data is Inconsistent: it cannot take over.",
                      "Wait for 100 % before any switchover.", name)
@@ -214,9 +214,7 @@ def _priority(inst: VrrpInstance, failing: set[str]) -> int | None:
         if s.weight is None:
             continue
         bad = s.status == "BAD" or _script_kind(s.name) in failing
-        if s.weight < 0 and bad:
-            prio += s.weight
-        elif s.weight > 0 and not bad:
+        if (s.weight < 0 and bad) or (s.weight > 0 and not bad):
             prio += s.weight
     for tf in inst.track_files:
         if tf.weight is not None and tf.value is not None:

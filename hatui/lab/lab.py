@@ -13,11 +13,11 @@ import secrets
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-from hatui.lab import nodefiles, procs
+from hatui.lab import procs
 from hatui.lab.netplan import BRIDGE, DEFAULT_SUBNET, LabNetError, NetPlan, check_no_overlap, plan
 from hatui.lab.node import Node, NodeError
 

@@ -8,9 +8,10 @@ import os
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 LAB_DIR = Path(os.environ.get("HATUI_LAB_DIR", "/var/lib/hatui-lab"))
 SUBNET = "198.18.0.0/24"

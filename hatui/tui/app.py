@@ -11,12 +11,21 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Header, Input, Markdown, RichLog, Static
+from textual.widgets import Footer, Header, Input, Markdown, RichLog
 
 from hatui.config import Config
 from hatui.model import ClusterSnapshot, FailoverEvent
-from hatui.tui.widgets import (BAD, DIM, OK, WARN, DrbdPanel, FindingsPanel, GaleraPanel, NodeHeader, VrrpPanel,
-                               WebPanel)
+from hatui.tui.widgets import (
+    BAD,
+    DIM,
+    WARN,
+    DrbdPanel,
+    FindingsPanel,
+    GaleraPanel,
+    NodeHeader,
+    VrrpPanel,
+    WebPanel,
+)
 
 HELP = """\
 # hatui — keys
@@ -115,7 +124,7 @@ class HatuiApp(App[None]):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, config: Config, collector=None, read_only: bool = False) -> None:  # noqa: ANN001
+    def __init__(self, config: Config, collector=None, read_only: bool = False) -> None:
         super().__init__()
         self.config = config
         self.collector = collector

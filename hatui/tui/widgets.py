@@ -35,7 +35,7 @@ def _nodes(cfg: Config, snap: ClusterSnapshot) -> list[NodeSnapshot | None]:
     return [snap.node(n.name) for n in cfg.nodes]
 
 
-def _fmt_duration(seconds: float | int | None) -> str:
+def _fmt_duration(seconds: float | None) -> str:
     if seconds is None:
         return "?"
     s = int(seconds)
@@ -47,7 +47,7 @@ class NodeHeader(Static):
 
     DEFAULT_CSS = "NodeHeader { width: 1fr; height: 3; border: round $primary; padding: 0 1; }"
 
-    def __init__(self, node: str, **kw) -> None:  # noqa: ANN003
+    def __init__(self, node: str, **kw) -> None:
         super().__init__("", **kw)
         self.node = node
         self.border_title = node
@@ -138,7 +138,7 @@ class DrbdPanel(Vertical):
             r = drbd_resource(n, cfg.drbd.resource) if n and n.reachable else None
             if n is None or not n.reachable or r is None:
                 for k in rows:
-                    rows[k].append(word("—" if r is None and n and n.reachable else "—", DIM))
+                    rows[k].append(word("—", DIM))
                 continue
             rows["role"].append(word(f"{r.role} (peer {r.peer_role or '?'})", OK if r.role in ("Primary", "Secondary")
                                      else WARN))
