@@ -98,7 +98,7 @@ class NodeTransport:
                                    "update known_hosts; otherwise do not connect.") from None
             except asyncssh.PermissionDenied as exc:
                 raise TransportError(f"{self.node.name}: SSH login as {self.node.user} refused: {exc.reason}") from None
-            except (OSError, asyncssh.Error, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, asyncssh.Error) as exc:
                 raise TransportError(f"{self.node.name} ({self.node.host}:{self.node.port}): cannot connect: "
                                      f"{_why(exc)}") from None
             self.stats.connects += 1
@@ -133,7 +133,7 @@ class NodeTransport:
                 # LC_ALL=C: parsers expect untranslated output.  stderr joins stdout inside each command.
                 self._shell = await asyncio.wait_for(
                     conn.create_process("env LC_ALL=C /bin/sh", term_type=None), self.timeout_s)
-            except (OSError, asyncssh.Error, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, asyncssh.Error) as exc:
                 await self._drop()
                 raise TransportError(f"{self.node.name}: cannot open a shell: {_why(exc)}") from None
             self.stats.channels_opened += 1
@@ -153,8 +153,7 @@ class NodeTransport:
             try:
                 shell.stdin.write("\n".join(script) + "\n")
                 raw = await asyncio.wait_for(shell.stdout.readuntil(f"@@DONE{nonce}@@\n"), timeout_s or self.timeout_s)
-            except (asyncio.TimeoutError, asyncio.IncompleteReadError, OSError, asyncssh.Error,
-                    BrokenPipeError) as exc:
+            except (TimeoutError, asyncio.IncompleteReadError, OSError, asyncssh.Error, BrokenPipeError) as exc:
                 # never reuse a shell that may still be printing the answer to this request
                 await self._close_shell()
                 if isinstance(exc, asyncio.TimeoutError):
@@ -175,7 +174,7 @@ class NodeTransport:
         try:
             res = await asyncio.wait_for(conn.run(command, check=False, stderr=asyncssh.STDOUT),
                                          timeout_s or self.timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise TransportError(f"{self.node.name}: `{command}` did not finish within "
                                  f"{timeout_s or self.timeout_s:.0f} s") from None
         except (OSError, asyncssh.Error) as exc:
