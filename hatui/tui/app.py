@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from rich.text import Text
 from textual import on
@@ -124,8 +124,10 @@ class HatuiApp(App[None]):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, config: Config, collector=None, read_only: bool = False) -> None:
+    def __init__(self, config: Config, collector=None, read_only: bool = False,
+                 clock: Callable[[], float] = time.time) -> None:
         super().__init__()
+        self.clock = clock  # tests freeze it so that "N s ago" renders the same every run
         self.config = config
         self.collector = collector
         self.read_only = read_only
@@ -161,7 +163,8 @@ class HatuiApp(App[None]):
             return
         cfg = self.config
         for n in cfg.nodes:
-            screen.query_one(f"#node-{n.name}", NodeHeader).show(cfg, snap.node(n.name), self.last_ok.get(n.name))
+            screen.query_one(f"#node-{n.name}", NodeHeader).show(cfg, snap.node(n.name), self.last_ok.get(n.name),
+                                                                 self.clock())
         screen.query_one(FindingsPanel).show(cfg, snap)
         screen.query_one(VrrpPanel).show(cfg, snap)
         screen.query_one(DrbdPanel).show(cfg, snap)
@@ -224,7 +227,7 @@ class HatuiApp(App[None]):
             return
         for n in self.config.nodes:
             screen.query_one(f"#node-{n.name}", NodeHeader).show(self.config, self.snapshot.node(n.name),
-                                                                 self.last_ok.get(n.name))
+                                                                 self.last_ok.get(n.name), self.clock())
 
     # ---- actions --------------------------------------------------------------------------------
     def action_refresh(self) -> None:

@@ -52,14 +52,14 @@ class NodeHeader(Static):
         self.node = node
         self.border_title = node
 
-    def show(self, cfg: Config, n: NodeSnapshot | None, last_ok: float | None) -> None:
+    def show(self, cfg: Config, n: NodeSnapshot | None, last_ok: float | None, now: float) -> None:
         if n is None:
             self.update(word("waiting for the first poll…", DIM))
             return
         t = Text()
-        age = f"{time.time() - last_ok:.0f} s ago" if last_ok else "never"
+        age = f"{max(0.0, now - last_ok):.0f} s ago" if last_ok else "never"
         if not n.reachable:
-            since = _fmt_duration(time.time() - n.since_epoch_s) if n.since_epoch_s else "?"
+            since = _fmt_duration(now - n.since_epoch_s) if n.since_epoch_s else "?"
             t.append("✗ UNREACHABLE", style=f"bold {BAD}")
             t.append(f" for {since} · last data {age}", style=BAD)
             self.set_class(True, "-bad")

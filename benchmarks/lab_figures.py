@@ -1,0 +1,61 @@
+"""Issue 2's figures: `hatui lab up` wall time (from installed packages to a Synced 2-node Galera with
+the VIP on node1) and the lab's total memory (PSS and RSS of every process in its namespaces).
+
+    sudo python benchmarks/lab_figures.py [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+from hatui.lab import procs
+
+
+def lab(*args: str) -> None:
+    subprocess.run(["hatui", "lab", *args], check=True, capture_output=True, text=True)
+
+
+def memory_kib() -> tuple[int, int, int]:
+    pids: set[int] = set()
+    for ns in ("hatui-node1", "hatui-node2"):
+        pids.update(procs.pids_in_netns(f"/run/netns/{ns}"))
+    pss = rss = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+                elif line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+        except OSError:
+            continue
+    return len(pids), pss, rss
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    times = []
+    for i in range(args.runs):
+        lab("down")
+        t0 = time.monotonic()
+        lab("up")
+        times.append(time.monotonic() - t0)
+        print(f"run {i + 1}: lab up {times[-1]:.1f} s")
+    time.sleep(5)
+    n, pss, rss = memory_kib()
+    print(f"lab up: median {statistics.median(times):.1f} s, max {max(times):.1f} s (target < 60 s)")
+    print(f"lab memory: {n} processes, PSS {pss / 1024:.0f} MiB, RSS {rss / 1024:.0f} MiB")
+    lab("down")
+
+
+if __name__ == "__main__":
+    if os.geteuid() != 0:
+        raise SystemExit("needs root")
+    main()

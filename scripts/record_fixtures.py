@@ -1,0 +1,88 @@
+"""Record what the real lab looks like, for the TUI tests and the README screenshots.
+
+For each scenario the lab is brought into a state (healthy, during a failover, during a DRBD resync,
+with a node down); then
+* the raw poll of each node (what every command printed, the wsrep rows), the web check and the
+  failover-log lines are saved to tests/fixtures/snapshots/<scenario>.json (replayed by the tests
+  through the same parsing code as a live poll), and
+* the real app, connected to the lab, is rendered to screenshots/<scenario>.svg.
+
+    sudo python scripts/record_fixtures.py        (needs the lab's packages; brings the lab up and down)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hatui.collector import Collector  # noqa: E402
+from hatui.config import load  # noqa: E402
+from hatui.lab import observe  # noqa: E402
+from hatui.tui.app import HatuiApp  # noqa: E402
+
+FIXTURES = ROOT / "tests" / "fixtures" / "snapshots"
+SHOTS = ROOT / "screenshots"
+SIZE = (110, 46)
+
+
+def lab(*args: str) -> None:
+    res = observe.hatui_lab(*args)
+    if res.returncode != 0:
+        raise SystemExit(f"hatui lab {' '.join(args)} failed: {res.stderr}")
+
+
+async def capture(name: str, settle_s: float) -> None:
+    config = load(str(observe.LAB_DIR / "hatui-lab.yaml"))
+    collector = Collector(config)
+    raw: dict[str, dict] = {}
+    collector.recorder = lambda node, poll: raw.__setitem__(node, poll)
+    app = HatuiApp(config, collector)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(settle_s)
+        snap = app.snapshot
+        assert snap is not None
+        SHOTS.mkdir(exist_ok=True)
+        app.save_screenshot(str(SHOTS / f"{name}.svg"))
+    FIXTURES.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "provenance": f"recorded from the hatui lab by scripts/record_fixtures.py on {time.strftime('%Y-%m-%d %H:%M')}",
+        "taken_at_epoch_s": snap.taken_at_epoch_s,
+        "config": config.path.name,
+        "nodes": {n.node: ({"reachable": True, **raw[n.node]} if n.reachable and n.node in raw
+                           else {"reachable": False, "error": n.error}) for n in snap.nodes},
+        "web": dataclasses.asdict(snap.web) if snap.web else None,
+        "failover_log": [[e.node, e.raw] for e in snap.failover_events],
+    }
+    (FIXTURES / f"{name}.json").write_text(json.dumps(doc, indent=1) + "\n")
+    print(f"{name}: {len(snap.findings)} findings, screenshot screenshots/{name}.svg")
+
+
+def main() -> None:
+    lab("down")
+    lab("up", "--resync-rate", "8192")
+    try:
+        asyncio.run(capture("healthy", 4))
+        lab("fault", "stop-mariadb", "node1")
+        observe.wait_until("failover", observe.outcome, lambda o: o.vip == ("node2",) and o.mounted == ("node2",), 15)
+        asyncio.run(capture("failover", 3))
+        lab("heal", "node1")
+        observe.wait_until("node1 back", observe.outcome, lambda o: o.galera_of("node1") == "Primary/Synced", 60)
+        res = observe.ssh("node1", "drbdadm invalidate r0")
+        if res.returncode != 0:
+            raise SystemExit(f"invalidate failed: {res.stderr}")
+        asyncio.run(capture("resync", 5))
+        lab("fault", "power-off", "node1")
+        asyncio.run(capture("node-down", 12))
+    finally:
+        lab("down")
+
+
+if __name__ == "__main__":
+    main()
