@@ -4,6 +4,7 @@ are inlined below with the sample they come from)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -19,14 +20,24 @@ from typing import Any
 
 import pytest
 
+# The emulator is a stand-alone script: load it by path (no hatui.lab package side effects).
+_spec = importlib.util.spec_from_file_location("drbdemu", Path(__file__).resolve().parents[1] / "hatui/lab/drbdemu.py")
+drbdemu = importlib.util.module_from_spec(_spec)
+sys.modules["drbdemu"] = drbdemu
+_spec.loader.exec_module(drbdemu)
+
 EMU = Path(__file__).resolve().parents[1] / "hatui" / "lab" / "drbdemu.py"
 TICK = 0.1
 PING_TIMEOUT = 0.6
 
 # samples/drbd84/drbdadm-status-utils9-kernel84-primary.txt (REAL, LINBIT/drbd#97) + the blank line
 # status_cmd() prints after every resource
-STATUS84_PRIMARY = "r0 role:Primary\n  disk:UpToDate\n  peer role:Secondary\n    replication:Established peer-disk:UpToDate\n\n"
-STATUS84_SECONDARY = "r0 role:Secondary\n  disk:UpToDate\n  peer role:Primary\n    replication:Established peer-disk:UpToDate\n\n"
+STATUS84_PRIMARY = (
+    "r0 role:Primary\n  disk:UpToDate\n  peer role:Secondary\n    replication:Established peer-disk:UpToDate\n\n"
+)
+STATUS84_SECONDARY = (
+    "r0 role:Secondary\n  disk:UpToDate\n  peer role:Primary\n    replication:Established peer-disk:UpToDate\n\n"
+)
 # samples/drbd9/drbdadm-status-2node-primary-healthy-reconstructed.txt, -secondary-healthy-
 STATUS9_PRIMARY = "r0 role:Primary\n  disk:UpToDate\n  node2 role:Secondary\n    peer-disk:UpToDate\n\n"
 STATUS9_SECONDARY = "r0 role:Secondary\n  disk:UpToDate\n  node1 role:Primary\n    peer-disk:UpToDate\n\n"
@@ -52,9 +63,7 @@ INVALIDATE_UNCONNECTED_84 = (
 )
 # FORMATS.md §1.3 and samples/drbd84/proc_drbd-intree-8.4.11-*-reconstructed.txt
 PROGRESS_RE = re.compile(r"^\t\[=*>\.*\] sync'ed:[ \d]{2}\d\.\d% \(\d+/\d+\)K$")
-FINISH_RE = re.compile(
-    r"^\tfinish: \d+:\d\d:\d\d speed: \d{1,3}(,\d{3})* \(\d{1,3}(,\d{3})*\)( want: [\d,]+)? K/sec$"
-)
+FINISH_RE = re.compile(r"^\tfinish: \d+:\d\d:\d\d speed: \d{1,3}(,\d{3})* \(\d{1,3}(,\d{3})*\)( want: [\d,]+)? K/sec$")
 COUNTERS_RE = re.compile(
     r"^    ns:\d+ nr:\d+ dw:\d+ dr:\d+ al:\d+ bm:\d+ lo:\d+ pe:\d+ ua:\d+ ap:\d+ ep:1 wo:f oos:\d+$"
 )
@@ -201,6 +210,50 @@ def make_pair(tmp_path: Path) -> Any:
         p.stop_all()
 
 
+def test_proc_progress_arithmetic_matches_samples(tmp_path: Path) -> None:
+    """drbd_get_syncer_progress()/drbd_syncer_progress() on the values of the 8.4.11 samples."""
+    cfg = drbdemu.Config(
+        node="node1",
+        peer="node2",
+        node_id=0,
+        version="84",
+        state_dir=str(tmp_path),
+        backing_dir=str(tmp_path),
+        peer_backing_dir=str(tmp_path),
+        local_addr="127.0.0.1",
+        peer_addr="127.0.0.1",
+        proc_file=str(tmp_path / "p"),
+        resync_rate_kib_s=102400,
+    )
+    now = 1000.0
+
+    def lines(cs: str, total: int, left: int, mark_left: int) -> list[str]:
+        rs = {
+            "kind": "resync",
+            "total_bits": total,
+            "left_bits": left,
+            "start": now - 100,
+            "paused": 0.0,
+            "marks": [[now - 18, mark_left]],
+        }
+        return drbdemu.progress_lines(cfg, {"rs": rs, "cs": cs}, now).splitlines()
+
+    # samples/drbd84/proc_drbd-intree-8.4.11-syncsource-reconstructed.txt: 10 GiB, M units, 38.3%
+    src = lines("SyncSource", 2621440, 1620000, 1620000 + 11243 * 18)
+    assert src[0] == "\t[======>.............] sync'ed: 38.3% (6328/10240)M"
+    assert src[1].startswith("\tfinish: 0:02:24 speed: 44,972 (") and src[1].endswith(") K/sec")
+    # samples/drbd84/proc_drbd-intree-8.4.11-synctarget-want-reconstructed.txt: want: on SyncTarget
+    tgt = lines("SyncTarget", 1310720, 786432, 786432 + 11200 * 18)
+    assert tgt[0] == "\t[=======>............] sync'ed: 40.1% (3072/5120)M"
+    assert tgt[1].startswith("\tfinish: ") and " speed: 44,800 (" in tgt[1] and tgt[1].endswith(" want: 102,400 K/sec")
+    # K units below 4 GiB; nothing done yet: the bar is one character wider
+    full = lines("SyncSource", 1000000, 1000000, 1000000)[0]
+    assert full == "\t[>....................] sync'ed:  0.2% (4000000/4000000)K"
+    # fewer than 1024 bits left: left >> 10 == 0, the kernel already says 100% (tiny lab devices)
+    assert "sync'ed:100.0% (400/800)K" in lines("SyncTarget", 200, 100, 200)[0]
+    assert [drbdemu.grouped(v) for v in (999, 64800, 1024000)] == ["999", "64,800", "1,024,000"]
+
+
 def test_config_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"node": "node1", "peer": "node2", "node_id": 0, "version": "8"}))
@@ -296,10 +349,7 @@ def test_9_proc_status_json_events(make_pair: Any) -> None:
     data = p.tmp / "node1-data"
     port1, port2 = (json.loads((p.tmp / f"{n}.json").read_text())["port"] for n in ("node1", "node2"))
     assert ev == [
-        (
-            "exists resource name:r0 role:Primary suspended:no force-io-failures:no "
-            "may_promote:no promotion_score:10102"
-        ),
+        ("exists resource name:r0 role:Primary suspended:no force-io-failures:no may_promote:no promotion_score:10102"),
         "exists connection name:r0 peer-node-id:1 conn-name:node2 connection:Connected role:Secondary",
         f"exists device name:r0 volume:0 minor:0 backing_dev:{data} disk:UpToDate client:no quorum:yes",
         (
@@ -316,13 +366,8 @@ def test_9_proc_status_json_events(make_pair: Any) -> None:
     assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d (exists) ", ln) for ln in ts)
     assert "may_promote:no promotion_score:10102" in ts[0]
     verbose = p.run("node1", "drbdsetup", "status", "r0", "-vs").stdout
-    assert verbose.startswith(
-        "r0 node-id:0 role:Primary suspended:no force-io-failures:no\n    write-ordering:flush\n"
-    )
-    assert (
-        "  node2 node-id:1 connection:Connected role:Secondary tls:no congested:no\n      ap-in-flight:0"
-        in verbose
-    )
+    assert verbose.startswith("r0 node-id:0 role:Primary suspended:no force-io-failures:no\n    write-ordering:flush\n")
+    assert "  node2 node-id:1 connection:Connected role:Secondary tls:no congested:no\n      ap-in-flight:0" in verbose
     # wrap_printf() breaks before a token that would pass column 80 (the long tmp path may not fit)
     assert all(len(ln) <= 80 or ln.split()[-1].startswith("backing_dev:") for ln in verbose.splitlines())
 
@@ -356,13 +401,9 @@ def test_84_disconnect_connect(make_pair: Any) -> None:
     # no net config: no protocol letter, three spaces (FORMATS §1.2)
     assert p.line3("node2") == " 0: cs:StandAlone ro:Secondary/Unknown ds:UpToDate/DUnknown   r-----"
     # samples/drbd84/drbdadm-status-kernel84-wfconnection-reconstructed.txt, -standalone-
+    assert p.adm("node1", "status", "r0").stdout == "r0 role:Primary\n  disk:UpToDate\n  peer connection:Connecting\n\n"
     assert (
-        p.adm("node1", "status", "r0").stdout
-        == "r0 role:Primary\n  disk:UpToDate\n  peer connection:Connecting\n\n"
-    )
-    assert (
-        p.adm("node2", "status", "r0").stdout
-        == "r0 role:Secondary\n  disk:UpToDate\n  peer connection:StandAlone\n\n"
+        p.adm("node2", "status", "r0").stdout == "r0 role:Secondary\n  disk:UpToDate\n  peer connection:StandAlone\n\n"
     )
     assert p.ok("node1", "cstate", "r0") == "WFConnection\n"
     assert p.ok("node1", "role", "r0") == "Primary/Unknown\n"
@@ -394,8 +435,7 @@ def test_9_disconnect_connect(make_pair: Any) -> None:
         == "r0 role:Primary\n  disk:UpToDate\n  node2 connection:Connecting\n\n"
     )
     assert (
-        p.adm("node2", "status", "r0").stdout
-        == "r0 role:Secondary\n  disk:UpToDate\n  node1 connection:StandAlone\n\n"
+        p.adm("node2", "status", "r0").stdout == "r0 role:Secondary\n  disk:UpToDate\n  node1 connection:StandAlone\n\n"
     )
     assert p.ok("node1", "cstate", "r0") == "Connecting\n"
     assert p.ok("node1", "dstate", "r0") == "UpToDate/DUnknown\n"
@@ -411,13 +451,29 @@ def test_9_disconnect_connect(make_pair: Any) -> None:
     assert r.returncode == 10 and r.stderr.startswith(
         "r0: Failure: (125) Device has a net-config (use disconnect first)\n"
     )
+    stream = subprocess.Popen(
+        [sys.executable, str(EMU), "drbdsetup", "events2", "r0"],
+        env=p.env("node2"),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    p.others.append(stream)
+    assert stream.stdout.readline().startswith("exists resource name:r0 role:Secondary ")
     p.ok("node2", "connect", "r0")
+    seen: list[str] = []
+    p.wait(lambda: seen.append(stream.stdout.readline()) or " established:yes" in seen[-1], what="path event")
+    port1, port2 = (json.loads((p.tmp / f"{n}.json").read_text())["port"] for n in ("node1", "node2"))
+    assert "change connection name:r0 peer-node-id:0 conn-name:node1 connection:Connected role:Primary\n" in seen
+    assert seen[-1] == (
+        f"change path name:r0 peer-node-id:0 conn-name:node1 local:ipv4:127.0.0.1:{port2} "
+        f"peer:ipv4:127.0.0.1:{port1} established:yes\n"
+    )
     # node1 was Primary alone (new data generation): a short resync precedes the healthy state
     p.wait(lambda: p.adm("node1", "status", "r0").stdout == STATUS9_PRIMARY, what="healthy status")
 
 
 def test_84_invalidate_resync_progress_pause(make_pair: Any) -> None:
-    p = make_pair("84", size_kib=40000, rate=16000)
+    p = make_pair("84", size_kib=32000, rate=16000)
     p.ok("node2", "invalidate", "r0")
     p.wait_cs("node2", "cs:SyncTarget")
     first = p.proc("node2").splitlines()
@@ -436,8 +492,13 @@ def test_84_invalidate_resync_progress_pause(make_pair: Any) -> None:
     assert p.ok("node2", "dstate", "r0") == "Inconsistent/UpToDate\n"
     time.sleep(0.4)
     second = p.proc("node2").splitlines()
-    oos = lambda lines: int(re.search(r"oos:(\d+)", lines[3]).group(1))
-    assert oos(second) < oos(first) and second[4] != first[4] or second[3] != first[3]
+
+    def oos(lines: list[str]) -> int:
+        return int(re.search(r"oos:(\d+)", lines[3]).group(1))
+
+    assert oos(second) < oos(first)  # the resync moves: out-of-sync shrinks, nr grows
+    assert int(re.search(r" nr:(\d+)", second[3]).group(1)) > int(re.search(r" nr:(\d+)", first[3]).group(1))
+    assert PROGRESS_RE.match(second[4]) and second[4].split("(")[1] != first[4].split("(")[1]
     p.ok("node2", "pause-sync", "r0")
     p.wait_cs("node2", "cs:PausedSyncT")
     assert p.line3("node2") == " 0: cs:PausedSyncT ro:Secondary/Primary ds:Inconsistent/UpToDate C r--u--"
@@ -456,7 +517,7 @@ def test_84_invalidate_resync_progress_pause(make_pair: Any) -> None:
 
 
 def test_9_resync_status_and_events(make_pair: Any) -> None:
-    p = make_pair("9", size_kib=40000, rate=16000)
+    p = make_pair("9", size_kib=24000, rate=16000)
     p.ok("node2", "invalidate", "r0")
     out = p.wait_status("node1", "replication:SyncSource")
     assert re.fullmatch(
@@ -473,11 +534,7 @@ def test_9_resync_status_and_events(make_pair: Any) -> None:
     )
     js = json.loads(p.run("node1", "drbdsetup", "status", "--json").stdout)
     pdj = js[0]["connections"][0]["peer_devices"][0]
-    assert (
-        pdj["has-sync-details"] is True
-        and pdj["rs-total"] == 80000
-        and 0 <= pdj["percent-resync-done"] <= 100
-    )
+    assert pdj["has-sync-details"] is True and pdj["rs-total"] == 48000 and 0 <= pdj["percent-resync-done"] <= 100
     p.wait_status("node2", "node1 role:Primary\n    peer-disk:UpToDate", timeout=10)
 
 
@@ -552,12 +609,8 @@ def test_84_split_brain_and_manual_recovery(make_pair: Any) -> None:
             in (p.tmp / "state" / f"kern-{n}.log").read_text()
         )
     seen: list[str] = []
-    p.wait(
-        lambda: seen.append(stream.stdout.readline()) or "helper:split-brain" in seen[-1], what="helper event"
-    )
-    assert (
-        seen[-1] == "call helper name:r0 peer-node-id:0 conn-name:peer volume:0 minor:0 helper:split-brain\n"
-    )
+    p.wait(lambda: seen.append(stream.stdout.readline()) or "helper:split-brain" in seen[-1], what="helper event")
+    assert seen[-1] == "call helper name:r0 peer-node-id:0 conn-name:peer volume:0 minor:0 helper:split-brain\n"
     assert "exists -\n" in seen
     # the victim: demote, discard its data on connect (drbdadm connect --discard-my-data)
     p.ok("node2", "secondary", "r0")
@@ -567,8 +620,7 @@ def test_84_split_brain_and_manual_recovery(make_pair: Any) -> None:
     assert sorted(os.listdir(p.tmp / "node2-data")) == ["common", "from-node1"]
     assert (p.tmp / "node2-data" / "from-node1").read_text() == "survivor\n"
     assert (
-        "Split-Brain detected, manually solved. Sync from peer node"
-        in (p.tmp / "state" / "kern-node2.log").read_text()
+        "Split-Brain detected, manually solved. Sync from peer node" in (p.tmp / "state" / "kern-node2.log").read_text()
     )
 
 

@@ -1249,7 +1249,7 @@ class Kernel:
             t0 = time.time()
             try:
                 self.tick()
-            except Exception as e:  # noqa: BLE001 -- keep the "module" loaded through trouble, say why
+            except Exception as e:
                 err(f"drbdemu kernel: tick failed: {type(e).__name__}: {e}\n")
             self.stop.wait(max(0.0, self.cfg.tick_s - (time.time() - t0)))
         with self.store.locked() as st:  # "module unloaded": the peer drops the link at once
@@ -1554,6 +1554,10 @@ def split_args(args: list[str]) -> tuple[list[str], list[str]]:
 
 
 def main_drbdadm(cfg: Config, args: list[str]) -> int:
+    for opt in ("-c", "--config-file", "-t", "--config-to-test"):  # options with a separate value
+        while opt in args[:-1]:
+            i = args.index(opt)
+            args = args[:i] + args[i + 2 :]
     flags, pos = split_args(args)
     if "-V" in flags or "--version" in flags:  # drbdadm_main.c case 'V'
         code = "0x08040b" if cfg.is84 else "0x09020c"
@@ -1577,6 +1581,10 @@ def main_drbdadm(cfg: Config, args: list[str]) -> int:
             err(f"'{name}' not defined in your config (for this host).\n")
             return 1
     opts = [f for f in flags if f in ("--force", "--discard-my-data")]
+    if "-d" in flags or "--dry-run" in flags:  # print what would run, change nothing
+        argv = setup_argv(cfg, "new-minor" if cmd == "up" else cmd, [] if cmd == "status" else opts)[0]
+        print(" ".join(argv[:2] + [names[0]] if cmd == "status" else argv))
+        return 0
     if cmd == "status":
         return run_setup(cfg, cmd, [], flags, adm=True, target=names[0])
     return run_setup(cfg, cmd, opts, flags + (["peer"] if ":" in names[0] else []), adm=True)
@@ -1663,13 +1671,14 @@ def main_mount(cfg: Config, args: list[str]) -> int:
 def main_umount(cfg: Config, args: list[str]) -> int:
     real = real_tool(REAL_UMOUNT)
     pos = [a for a in args if not a.startswith("-")]
+    flags = [a for a in args if a.startswith("-")]
     store = Store(cfg)
     with store.locked() as st:
         me = st["nodes"][cfg.node]
         o = me["open"]
         if len(pos) != 1 or not o or (pos[0] != cfg.device and os.path.abspath(pos[0]) != o["dir"]):
             os.execv(real, [real, *args])
-        r = subprocess.run([real, o["dir"]], check=False)
+        r = subprocess.run([real, *flags, o["dir"]], check=False)
         if r.returncode == 0:
             me["open"] = None
             write_proc(cfg, st, time.time())
