@@ -145,9 +145,7 @@ def load_config(path: str | None = None) -> Config:
         raise ConfigError(f"{path}: node_id must be 0 or 1 and node differ from peer")
     if cfg.size_kib < 4 or cfg.resync_rate_kib_s <= 0 or cfg.ping_timeout_s <= 0 or cfg.tick_s <= 0:
         raise ConfigError(f"{path}: size_kib, resync_rate_kib_s, ping_timeout_s, tick_s must be positive")
-    return dataclasses.replace(
-        cfg, device=cfg.device or f"/dev/drbd{cfg.minor}", peer_port=cfg.peer_port or cfg.port
-    )
+    return dataclasses.replace(cfg, device=cfg.device or f"/dev/drbd{cfg.minor}", peer_port=cfg.peer_port or cfg.port)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -206,8 +204,7 @@ class Store:
                 }
             if set(st["nodes"]) != {self.cfg.node, self.cfg.peer}:
                 raise ConfigError(
-                    f"{self.path} holds nodes {sorted(st['nodes'])}, config says "
-                    f"{self.cfg.node}/{self.cfg.peer}"
+                    f"{self.path} holds nodes {sorted(st['nodes'])}, config says {self.cfg.node}/{self.cfg.peer}"
                 )
             yield st
             new = json.dumps(st, indent=1, sort_keys=True)
@@ -232,9 +229,7 @@ def kern_log(cfg: Config, logs: list[tuple[str, str]]) -> None:
         if cfg.is84:
             pre = f"drbd {cfg.resource}: " if conn else f"block drbd{cfg.minor}: "
         else:
-            pre = (
-                f"drbd {cfg.resource} {peer}: " if conn else f"drbd {cfg.resource}/0 drbd{cfg.minor} {peer}: "
-            )
+            pre = f"drbd {cfg.resource} {peer}: " if conn else f"drbd {cfg.resource}/0 drbd{cfg.minor} {peer}: "
         with open(os.path.join(cfg.state_dir, f"kern-{node}.log"), "a") as f:
             f.write(f"{stamp} {node} kernel: {pre}{msg}\n")
 
@@ -260,8 +255,7 @@ def advance(cfg: Config, st: dict[str, Any], now: float) -> list[tuple[str, str]
     logs: list[tuple[str, str]] = []
     nodes = st["nodes"]
     ready = all(
-        n["up"] and n["net"] and alive(cfg, n, now) and now - n["heard_at"] < cfg.live_s
-        for n in nodes.values()
+        n["up"] and n["net"] and alive(cfg, n, now) and now - n["heard_at"] < cfg.live_s for n in nodes.values()
     )
     if st["link"]["up"] and not ready:
         drop_link(cfg, st, now, logs)
@@ -442,9 +436,7 @@ def finish_resync(
     for name, n in ((rs["src"], s), (rs["tgt"], t)):
         n["cnt"]["bm"] += 1
         if rs["kind"] == "resync":
-            logs.append(
-                (name, f"Resync done (total {secs} sec; paused {int(rs['paused'])} sec; {speed} K/sec)")
-            )
+            logs.append((name, f"Resync done (total {secs} sec; paused {int(rs['paused'])} sec; {speed} K/sec)"))
             n["oos"] = 0
         else:
             logs.append((name, f"Online verify done (total {secs} sec; paused 0 sec; {speed} K/sec)"))
@@ -755,7 +747,10 @@ def status_text(cfg: Config, v: dict[str, Any], verbose: bool, stats: bool) -> s
 
 def status_json(cfg: Config, v: dict[str, Any]) -> str:
     """drbd-utils user/v9/drbdsetup.c *_status_json(): its exact (irregular) layout."""
-    b = lambda x: "true" if x else "false"
+
+    def b(x):
+        return "true" if x else "false"
+
     c, rs = v["cnt"], v["rs"]
     out = [
         "[\n",
@@ -783,9 +778,10 @@ def status_json(cfg: Config, v: dict[str, Any]) -> str:
         f'      "upper-pending": 0,\n      "lower-pending": 0\n    }}'
     )
     out.append(' ],\n  "connections": [\n')
-    addr = lambda ip, port: (
-        f'            "address": "{ip}",\n            "port": {port},\n            "family": "ipv4"\n'
-    )
+
+    def addr(ip, port):
+        return f'            "address": "{ip}",\n            "port": {port},\n            "family": "ipv4"\n'
+
     out.append(
         f'    {{\n      "peer-node-id": {cfg.peer_node_id},\n      "name": "{cfg.peer}",\n'
         f'      "connection-state": "{v["conn9"]}", \n      "congested": false,\n'
@@ -890,11 +886,7 @@ def ev_objects(cfg: Config, v: dict[str, Any]) -> list[Obj]:
     replicas = (v["disk"] == "UpToDate") + (v["peer_disk"] == "UpToDate")
     may = replicas > 0 and "Primary" not in (v["role"], v["peer_role"])
     score = (
-        (
-            10000 * (v["disk"] in ("UpToDate", "Consistent", "Inconsistent"))
-            + 100 * (v["disk"] == "UpToDate")
-            + replicas
-        )
+        (10000 * (v["disk"] in ("UpToDate", "Consistent", "Inconsistent")) + 100 * (v["disk"] == "UpToDate") + replicas)
         if replicas
         else 0
     )
@@ -907,9 +899,7 @@ def ev_objects(cfg: Config, v: dict[str, Any]) -> list[Obj]:
             "done": sync_done(cfg, v) or "0.00",
             **pstats,
             "dbdt1": f"{0 if v['rs']['is_paused'] else cfg.resync_rate_kib_s / 1024:.2f}",
-            "eta": "nan"
-            if v["rs"]["is_paused"]
-            else f"{v['rs']['left_bits'] * 4 / cfg.resync_rate_kib_s:.0f}",
+            "eta": "nan" if v["rs"]["is_paused"] else f"{v['rs']['left_bits'] * 4 / cfg.resync_rate_kib_s:.0f}",
         }
     path = f"{conn} local:ipv4:{cfg.local_addr}:{cfg.port} peer:ipv4:{cfg.peer_addr}:{cfg.peer_port}"
     return [
@@ -966,9 +956,7 @@ def ev_line(
         if k != "done" and not (k in ONCE_STATS and old and ostats.get(k) == val)
     ]
     if cfg.is84:
-        return " ".join(
-            [action, kind, key] + [f"{k}:{state[k]}" for k in changed] + (stat_parts if statistics else [])
-        )
+        return " ".join([action, kind, key] + [f"{k}:{state[k]}" for k in changed] + (stat_parts if statistics else []))
     parts: list[str] = []
     if kind == "device":
         parts = [f"{k}:{val}" for k, val in state.items()] if changed else []
@@ -986,7 +974,7 @@ def ev_line(
         parts += stat_parts
     if "may_promote" in changed:
         parts.append(f"may_promote:{state['may_promote']}")
-    return " ".join([action, kind, key] + parts)
+    return " ".join([action, kind, key, *parts])
 
 
 def ev_stamp() -> str:
@@ -1001,9 +989,7 @@ def helper_line(cfg: Config, ev: dict[str, Any]) -> str:
         key = f"name:{cfg.resource} peer-node-id:0 conn-name:peer volume:0 minor:{cfg.minor}"
     else:
         key = f"name:{cfg.resource} peer-node-id:{cfg.peer_node_id} conn-name:{cfg.peer} volume:0"
-    return f"{ev['action']} helper {key} helper:{ev['helper']}" + (
-        " status:0" if ev["action"] == "response" else ""
-    )
+    return f"{ev['action']} helper {key} helper:{ev['helper']}" + (" status:0" if ev["action"] == "response" else "")
 
 
 def events2(cfg: Config, store: Store, now_only: bool, statistics: bool, stamps: bool, res: str) -> int:
@@ -1040,9 +1026,7 @@ def events2(cfg: Config, store: Store, now_only: bool, statistics: bool, stamps:
                 lines.append(ln)
         if progress:
             last_progress = time.time()
-        for o in sorted(
-            objs, key=lambda o: ["path", "peer-device", "connection", "device", "resource"].index(o[0])
-        ):
+        for o in sorted(objs, key=lambda o: ["path", "peer-device", "connection", "device", "resource"].index(o[0])):
             if (o[0], o[1]) not in new_by:
                 lines.append(f"destroy {o[0]} {o[1]}")
         objs = new
@@ -1090,23 +1074,30 @@ def compare_kib(a: str, b: str) -> int:
     return kib
 
 
-def mirror(cfg: Config, src: str, dst: str) -> bool:
-    """Make dst a copy of src (rsync -a --delete), serialised by state_dir/copy.lock."""
-    os.makedirs(dst, exist_ok=True)
+@contextlib.contextmanager
+def copy_lock(cfg: Config) -> Iterator[None]:
+    """Serialises data copies with promotions/demotions. Lock order: copy.lock, then state.lock."""
+    os.makedirs(cfg.state_dir, exist_ok=True)
     with open(os.path.join(cfg.state_dir, "copy.lock"), "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if shutil.which("rsync"):
-            return subprocess.run(
-                ["rsync", "-a", "--delete", src.rstrip("/") + "/", dst.rstrip("/") + "/"],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                check=False,
-            ).returncode in (0, 24)
-        for name in os.listdir(dst):
-            p = os.path.join(dst, name)
-            shutil.rmtree(p) if os.path.isdir(p) and not os.path.islink(p) else os.unlink(p)
-        shutil.copytree(src, dst, symlinks=True, dirs_exist_ok=True)
-        return True
+        yield
+
+
+def mirror(src: str, dst: str) -> bool:
+    """Make dst a copy of src (rsync -a --delete). The caller holds copy_lock()."""
+    os.makedirs(dst, exist_ok=True)
+    if shutil.which("rsync"):
+        return subprocess.run(
+            ["rsync", "-a", "--delete", src.rstrip("/") + "/", dst.rstrip("/") + "/"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        ).returncode in (0, 24)
+    for name in os.listdir(dst):
+        p = os.path.join(dst, name)
+        shutil.rmtree(p) if os.path.isdir(p) and not os.path.islink(p) else os.unlink(p)
+    shutil.copytree(src, dst, symlinks=True, dirs_exist_ok=True)
+    return True
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1193,11 +1184,7 @@ class Kernel:
             if st["link"]["up"] and not self.busy.is_set():
                 if rs and rs["finishing"] and rs["src"] == cfg.node:
                     self.submit(("finish", rs["id"], rs["kind"]))
-                elif (
-                    me["role"] == "Primary"
-                    and snap != self.replicated_snap
-                    and not (rs and rs["tgt"] == cfg.node)
-                ):
+                elif me["role"] == "Primary" and snap != self.replicated_snap and not (rs and rs["tgt"] == cfg.node):
                     self.submit(("replicate", snap))
                 elif me["role"] != "Primary" and not rs:
                     self.synced_snap = snap
@@ -1217,8 +1204,15 @@ class Kernel:
                 continue
             try:
                 logs: list[tuple[str, str]] = []
-                if job[0] == "replicate":
-                    if mirror(cfg, cfg.backing_dir, cfg.peer_backing_dir):
+                with copy_lock(cfg):  # re-check under the lock: a demotion may have happened since
+                    with self.store.locked() as st:
+                        rs, me = st["resync"], st["nodes"][cfg.node]
+                        if job[0] == "replicate":
+                            ok = me["role"] == "Primary" and not (rs and rs["tgt"] == cfg.node)
+                        else:
+                            ok = bool(rs and rs["id"] == job[1])
+                        ok = ok and st["link"]["up"]
+                    if job[0] == "replicate" and ok and mirror(cfg.backing_dir, cfg.peer_backing_dir):
                         with self.store.locked() as st:
                             base = self.synced_snap if self.replicated_snap is None else self.replicated_snap
                             kib = diff_kib(base, job[1])
@@ -1226,16 +1220,14 @@ class Kernel:
                             st["nodes"][cfg.peer]["cnt"]["nr"] += kib
                             st["nodes"][cfg.peer]["cnt"]["dw"] += kib
                         self.replicated_snap = self.synced_snap = job[1]
-                elif job[2] == "resync":
-                    ok = mirror(cfg, cfg.backing_dir, cfg.peer_backing_dir)
-                    with self.store.locked() as st:
-                        if ok:
-                            finish_resync(cfg, st, job[1], time.time(), logs)
-                    self.replicated_snap = None
-                else:
-                    kib = compare_kib(cfg.backing_dir, cfg.peer_backing_dir)
-                    with self.store.locked() as st:
-                        finish_resync(cfg, st, job[1], time.time(), logs, kib)
+                    elif job[0] == "finish" and ok:
+                        if job[2] == "resync":
+                            ok = mirror(cfg.backing_dir, cfg.peer_backing_dir)
+                            self.replicated_snap = None
+                        kib = 0 if job[2] == "resync" else compare_kib(cfg.backing_dir, cfg.peer_backing_dir)
+                        with self.store.locked() as st:
+                            if ok:
+                                finish_resync(cfg, st, job[1], time.time(), logs, kib)
                 kern_log(cfg, logs)
             finally:
                 self.busy.clear()
@@ -1282,7 +1274,7 @@ class Fail(Exception):
         kind = "Failure" if self.code > 100 else "State change failed"
         lines = [f"{self.obj or obj}: {kind}: ({self.code}) {self.text}"]
         if self.info:
-            lines += ["additional info from kernel:"] + self.info
+            lines += ["additional info from kernel:", *self.info]
         return "\n".join(lines) + "\n"
 
 
@@ -1331,9 +1323,7 @@ def setup_argv(cfg: Config, cmd: str, opts: list[str]) -> tuple[list[str], str]:
         "new-minor": [res, minor, "0"],
     }.get(cmd)
     if args is None:
-        args = (
-            [res, pid, "0"] if cmd in ("invalidate-remote", "verify", "pause-sync", "resume-sync") else [res]
-        )
+        args = [res, pid, "0"] if cmd in ("invalidate-remote", "verify", "pause-sync", "resume-sync") else [res]
     return ["drbdsetup", cmd, *args, *opts], args[0]
 
 
@@ -1448,7 +1438,7 @@ def run_setup(cfg: Config, cmd: str, opts: list[str], flags: list[str], adm: boo
     store = Store(cfg)
     argv, obj = setup_argv(cfg, "new-minor" if cmd == "up" else cmd, opts)
     if cmd == "status":
-        argv = argv[:2] + [target or "all"] + argv[3:]
+        argv = [*argv[:2], target or "all", *argv[3:]]
 
     def report(rc: int) -> int:
         if adm and rc >= 10:  # drbd-utils user/shared/shared_main.c m__system()
@@ -1470,22 +1460,24 @@ def run_setup(cfg: Config, cmd: str, opts: list[str], flags: list[str], adm: boo
             err("Failed to modprobe drbd (No such file or directory)\n")
         return report(20)
     if cmd in STATE_CMDS:
-        for _ in range(2):
-            logs: list[tuple[str, str]] = []
-            try:
-                with store.locked() as st:
-                    todo = mutate(cfg, st, cmd, opts, time.time(), logs)
-                    logs += advance(cfg, st, time.time())
-                    write_proc(cfg, st, time.time())
-            except Fail as f:
-                err(f.message(obj))
-                return report(f.exit_code)
-            finally:
-                kern_log(cfg, logs)
-            if todo != "sync":
-                return 0
-            mirror(cfg, cfg.backing_dir, cfg.peer_backing_dir)  # final sync before demotion
-            opts = opts + ["synced"]
+        # role changes wait for in-flight copies (and hold them off) so no stale copy lands later
+        with copy_lock(cfg) if cmd in ("primary", "secondary", "down") else contextlib.nullcontext():
+            for _ in range(2):
+                logs: list[tuple[str, str]] = []
+                try:
+                    with store.locked() as st:
+                        todo = mutate(cfg, st, cmd, opts, time.time(), logs)
+                        logs += advance(cfg, st, time.time())
+                        write_proc(cfg, st, time.time())
+                except Fail as f:
+                    err(f.message(obj))
+                    return report(f.exit_code)
+                finally:
+                    kern_log(cfg, logs)
+                if todo != "sync":
+                    return 0
+                mirror(cfg.backing_dir, cfg.peer_backing_dir)  # final sync before demotion
+                opts = [*opts, "synced"]
         return 0
     with store.locked() as st:
         v = view(cfg, st, cfg.node, time.time())
@@ -1496,9 +1488,7 @@ def run_setup(cfg: Config, cmd: str, opts: list[str], flags: list[str], adm: boo
         if not v["up"]:
             if target in ("all", ""):
                 if not cfg.is84:
-                    sys.stdout.write(
-                        "# No currently configured DRBD found.\n" if "--json" not in flags else "[\n]\n\n"
-                    )
+                    sys.stdout.write("# No currently configured DRBD found.\n" if "--json" not in flags else "[\n]\n\n")
                 return 0
             err(f"{cfg.resource}: No such resource\n")
             return report(10)
@@ -1521,11 +1511,7 @@ def run_setup(cfg: Config, cmd: str, opts: list[str], flags: list[str], adm: boo
                 )
             return report(10)
         if cmd == "role":  # v84 role_scmd(): local/peer; v9 role_cmd(): local, "res:peer" -> peer role
-            print(
-                f"{v['role']}/{v['peer_role']}"
-                if cfg.is84
-                else (v["peer_role"] if "peer" in flags else v["role"])
-            )
+            print(f"{v['role']}/{v['peer_role']}" if cfg.is84 else (v["peer_role"] if "peer" in flags else v["role"]))
         elif cmd == "cstate":
             print(v["cs"] if cfg.is84 else v["conn9"])
         else:
@@ -1583,7 +1569,7 @@ def main_drbdadm(cfg: Config, args: list[str]) -> int:
     opts = [f for f in flags if f in ("--force", "--discard-my-data")]
     if "-d" in flags or "--dry-run" in flags:  # print what would run, change nothing
         argv = setup_argv(cfg, "new-minor" if cmd == "up" else cmd, [] if cmd == "status" else opts)[0]
-        print(" ".join(argv[:2] + [names[0]] if cmd == "status" else argv))
+        print(" ".join([*argv[:2], names[0]] if cmd == "status" else argv))
         return 0
     if cmd == "status":
         return run_setup(cfg, cmd, [], flags, adm=True, target=names[0])
