@@ -230,15 +230,17 @@ def predictions(snap: ClusterSnapshot, cfg: Config) -> tuple[list[Prediction], s
         return [], active, standby
     a, s = insts[active], insts[standby]
     assert a is not None and s is not None
-    two_node = cfg.mariadb.expected_cluster_size == 2
+    # A crash is seen by the active node's own checks within one interval, but by the standby's Galera
+    # only after the peer is declared dead (evs.suspect_timeout, 5 s by default): the decision is taken
+    # with the standby still intact; its quorum loss (two-node cluster) comes after.
     scenarios = [
-        ("MariaDB on the active node stops cleanly", {"mysql", "galera"}, set()),
-        ("MariaDB on the active node crashes", {"mysql", "galera"}, {"galera"} if two_node else set()),
-        ("DRBD on the active node degrades", {"drbd"}, set()),
+        ("MariaDB on the active node stops cleanly", {"mysql", "galera"}),
+        ("MariaDB on the active node crashes", {"mysql", "galera"}),
+        ("DRBD on the active node degrades", {"drbd"}),
     ]
     out = []
-    for title, fail_active, fail_standby in scenarios:
-        pa, ps = _priority(a, fail_active), _priority(s, fail_standby)
+    for title, fail_active in scenarios:
+        pa, ps = _priority(a, fail_active), _priority(s, set())
         if pa is None or ps is None:
             continue
         out.append(Prediction(title, pa, ps, ps > pa))
@@ -261,14 +263,21 @@ def prediction_findings(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]
                      f"wrong (e.g. a chk_drbd that wants the Primary role): {standby} competes with a lower "
                      "priority, so some failures of the active node will not move the VIP.",
                      "Make the check accept a healthy standby (see docs: recommended checks).", standby)
+    two_node = cfg.mariadb.expected_cluster_size == 2
     for p in preds:
         verdict = "takes over" if p.takes_over else "would NOT take over"
-        yield _f("info" if p.takes_over else "warning", "failover-prediction",
+        crash = "crash" in p.scenario and two_node
+        severity = "warning" if not p.takes_over or crash else "info"
+        explanation = "Computed from the track scripts' weights and their current status."
+        if crash and p.takes_over:
+            explanation += (f" Then {standby}'s Galera loses quorum (1 vote of 2, the peer left without a "
+                            "goodbye): the VIP and the data move to a node whose database refuses queries.")
+        action = ("Fix the weights or checks if the promised failover would not happen." if not p.takes_over
+                  else "Plan a Galera re-bootstrap of the survivor (or add an arbitrator, garbd)." if crash
+                  else "Nothing to do.")
+        yield _f(severity, "failover-prediction",
                  f"If {p.scenario}: {active} {p.active_priority} vs {standby} {p.standby_priority} → {standby} {verdict}",
-                 "Computed from the track scripts' weights and their current status"
-                 + (" (a crash also costs the two-node Galera standby its quorum)" if "crash" in p.scenario else "")
-                 + ".", "Fix the weights or checks if the promised failover would not happen." if not p.takes_over
-                 else "Nothing to do.", active, standby)
+                 explanation, action, active, standby)
 
 
 RULES = (reachability, vip, drbd, galera, web, prediction_findings)

@@ -40,6 +40,7 @@ def text_of(widget) -> str:
 
 
 async def show(pilot, name: str) -> None:
+    await pilot.pause()
     pilot.app.apply_snapshot(recording(name))
     await pilot.pause()
 

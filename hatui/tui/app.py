@@ -105,6 +105,9 @@ class MainScreen(Screen[None]):
                   "log": "failover log (both nodes, merged)"}
         for wid, title in titles.items():
             self.query_one(f"#{wid}").border_title = title
+        app: HatuiApp = self.app  # type: ignore[assignment]
+        if app.snapshot is not None:  # a snapshot that arrived before the screen was composed
+            app.apply_snapshot(app.snapshot)
 
 
 class HatuiApp(App[None]):
@@ -161,6 +164,8 @@ class HatuiApp(App[None]):
         screen = self.screen if isinstance(self.screen, MainScreen) else self.get_screen_main()
         if screen is None:
             return
+        if not screen.is_mounted or not screen.query("#findings"):
+            return  # rendered by MainScreen.on_mount
         cfg = self.config
         for n in cfg.nodes:
             screen.query_one(f"#node-{n.name}", NodeHeader).show(cfg, snap.node(n.name), self.last_ok.get(n.name),

@@ -149,8 +149,9 @@ class DrbdPanel(Vertical):
                                            OK if cs == "Connected" and shown == cs else
                                            BAD if cs == "StandAlone" else WARN))
             disk_ok = r.disk_state == "UpToDate"
-            rows["disk"].append(word(f"{r.disk_state}/{r.peer_disk_state}", OK if disk_ok and r.peer_disk_state ==
-                                     "UpToDate" else WARN if disk_ok or r.disk_state == "Inconsistent" else BAD))
+            rows["disk"].append(word(f"{r.disk_state} (peer {r.peer_disk_state})",
+                                     OK if disk_ok and r.peer_disk_state == "UpToDate"
+                                     else WARN if disk_ok or r.disk_state == "Inconsistent" else BAD))
             rows["mounted"].append(word(cfg.drbd.mount_point if n.drbd_mounted else "no",
                                         "cyan" if n.drbd_mounted else DIM))
             oos = r.out_of_sync_kib
@@ -223,7 +224,8 @@ class FindingsPanel(Static):
             style = SEV_STYLE.get(f.severity, "")
             t.append(f"{SEV_WORD.get(f.severity, f.severity):4} ", style=f"bold {style}")
             t.append(f.title, style=style)
-            if f.severity in ("critical", "warning") and f.code != "failover-prediction":
+            if f.severity in ("critical", "warning") and f.code != "failover-prediction" or \
+                    f.code == "failover-prediction" and f.severity == "warning" and "Then" in f.explanation:
                 t.append(f"\n     {f.explanation}", style="default")
                 t.append(f"\n     → {f.action}", style="italic")
         self.update(t)
