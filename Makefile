@@ -8,9 +8,11 @@ PYTHON ?= python3
 deps:
 	@bash scripts/install-deps.sh $(APT_PACKAGES)
 
+LAB_DIR ?= /var/lib/hatui-lab
+
 demo: deps
 	hatui lab up
-	hatui lab status
+	hatui --config $(LAB_DIR)/hatui-lab.yaml
 
 test: deps
 	$(PYTHON) -m pytest -ra
