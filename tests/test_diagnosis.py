@@ -1,0 +1,126 @@
+"""Diagnosis rules on polls recorded from the lab, and on variants of them made with dataclasses.replace."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from hatui.diagnosis import diagnose, predictions
+from hatui.model import ClusterSnapshot, IpAddress, WebCheck
+from hatui.replay import load_recording
+from tests.test_tui import CONFIG, FIXTURES
+
+
+def rec(name: str) -> ClusterSnapshot:
+    return load_recording(FIXTURES / f"{name}.json", CONFIG)
+
+
+def rediagnose(snap: ClusterSnapshot) -> dict[str, list]:
+    found: dict[str, list] = {}
+    for f in diagnose(snap, CONFIG):
+        found.setdefault(f.code, []).append(f)
+    return found
+
+
+def with_node(snap: ClusterSnapshot, name: str, **changes) -> ClusterSnapshot:
+    return replace(snap, nodes=tuple(replace(n, **changes) if n.node == name else n for n in snap.nodes))
+
+
+VIP_ADDR = IpAddress(ifindex=2, ifname="eth0", family="inet", address="198.18.0.100", prefix_len=24,
+                     scope="global", secondary=True)
+
+
+def test_healthy_seed_pair():
+    found = rediagnose(rec("healthy"))
+    assert "standby-penalised" in found  # the seed's chk_drbd on the healthy standby
+    assert not any(f.severity == "critical" for fs in found.values() for f in fs)
+    assert "healthy" not in found  # a warning stands: not "all checks pass"
+
+
+def test_predictions_follow_the_weights():
+    preds, active, standby = predictions(rec("healthy"), CONFIG)
+    assert (active, standby) == ("node1", "node2")
+    by = {p.scenario: p for p in preds}
+    clean = by["MariaDB on the active node stops cleanly"]
+    assert (clean.active_priority, clean.standby_priority, clean.takes_over) == (60, 70, True)
+    drbd = by["DRBD on the active node degrades"]
+    assert (drbd.active_priority, drbd.standby_priority, drbd.takes_over) == (80, 70, False)
+
+
+def test_failover_recording():
+    found = rediagnose(rec("failover"))
+    assert "mariadb-down" in found and found["mariadb-down"][0].nodes == ("node1",)
+    assert "galera-size" in found  # node2 alone: 1 < 2
+    assert "vip-not-drbd-primary" not in found
+
+
+def test_resync_recording():
+    found = rediagnose(rec("resync"))
+    titles = " ".join(f.title for f in found["drbd-resync"])
+    assert "SyncTarget" in titles and "SyncSource" in titles and "%" in titles
+
+
+def test_node_down_recording():
+    found = rediagnose(rec("node-down"))
+    assert found["node-unreachable"][0].nodes == ("node1",)
+    assert "drbd-disconnected" in found
+
+
+def test_vip_on_both_nodes():
+    snap = rec("healthy")
+    node2 = snap.node("node2")
+    snap = with_node(snap, "node2", addresses=(*node2.addresses, VIP_ADDR))
+    found = rediagnose(snap)
+    assert found["vip-both"][0].severity == "critical"
+
+
+def test_vip_nowhere_and_web_down():
+    snap = rec("healthy")
+    node1 = snap.node("node1")
+    snap = with_node(snap, "node1", addresses=tuple(a for a in node1.addresses if a.address != CONFIG.vip))
+    snap = replace(snap, web=WebCheck(url="http://198.18.0.100/", ok=False, node=None, latency_ms=None,
+                                      error="timed out"))
+    found = rediagnose(snap)
+    assert "vip-none" in found and "web-down" in found
+
+
+def test_vip_holder_not_primary_and_unmounted():
+    snap = rec("healthy")
+    node1 = snap.node("node1")
+    drbd = tuple(replace(r, role="Secondary") for r in node1.drbd)
+    found = rediagnose(with_node(snap, "node1", drbd=drbd, drbd_mounted=False))
+    assert "vip-not-drbd-primary" in found and "vip-unmounted" in found
+
+
+def test_dual_primary_and_split_brain():
+    snap = rec("healthy")
+    n2 = snap.node("node2")
+    snap = with_node(snap, "node2", drbd=tuple(replace(r, role="Primary", connection_state="StandAlone",
+                                                        split_brain_suspected=True) for r in n2.drbd))
+    found = rediagnose(snap)
+    assert "drbd-dual-primary" in found and "drbd-standalone" in found
+
+
+def test_galera_non_primary_explains_two_nodes():
+    snap = rec("healthy")
+    n2 = snap.node("node2")
+    snap = with_node(snap, "node2", galera=replace(n2.galera, cluster_status="non-Primary", cluster_size=1))
+    f = rediagnose(snap)["galera-non-primary"][0]
+    assert "two-node" in f.explanation and "bootstrap" in f.action
+
+
+def test_galera_uuid_mismatch():
+    snap = rec("healthy")
+    n2 = snap.node("node2")
+    snap = with_node(snap, "node2", galera=replace(n2.galera, cluster_state_uuid="00000000-0000-0000-0000-000000000001"))
+    assert "galera-uuid-mismatch" in rediagnose(snap)
+
+
+def test_every_finding_says_why_and_what():
+    for name in ("healthy", "failover", "resync", "node-down"):
+        for f in diagnose(rec(name), CONFIG):
+            assert f.title and f.explanation and f.action, f
+
+
+def test_fixture_files_exist():
+    assert sorted(p.stem for p in Path(FIXTURES).glob("*.json")) == ["failover", "healthy", "node-down", "resync"]
