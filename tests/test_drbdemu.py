@@ -538,6 +538,39 @@ def test_9_resync_status_and_events(make_pair: Any) -> None:
     p.wait_status("node2", "node1 role:Primary\n    peer-disk:UpToDate", timeout=10)
 
 
+def test_84_verify_finds_and_resync_repairs(make_pair: Any) -> None:
+    p = make_pair("84", size_kib=24000, rate=16000)
+    (p.tmp / "node1-data" / "table").write_bytes(b"A" * 9000)
+    p.wait(lambda: (p.tmp / "node2-data" / "table").exists(), what="replication")
+    time.sleep(3 * TICK)
+    tampered = p.tmp / "node2-data" / "table"
+    stat = tampered.stat()
+    tampered.write_bytes(b"B" * 9000)  # same size and mtime: only a content compare sees it
+    os.utime(tampered, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    p.ok("node1", "verify", "r0")
+    p.wait_cs("node1", "cs:VerifyS")
+    lines = p.proc("node1").splitlines()
+    assert lines[2] == " 0: cs:VerifyS ro:Primary/Secondary ds:UpToDate/UpToDate C r-----"
+    assert re.match(r"^\t\[=*>\.*\] verified:[ \d]{2}\d\.\d% \(\d+/24000\)K$", lines[4])
+    assert FINISH_RE.match(lines[5]) and lines[5].endswith(" want: 16,000 K/sec")  # VerifyS has want:
+    p.wait_cs("node2", "cs:VerifyT ro:Secondary/Primary ds:UpToDate/UpToDate C r-----")
+    r = p.adm("node2", "verify", "r0")
+    assert (r.returncode, r.stderr) == (
+        11,
+        "0: State change failed: (-8) Can not start OV/resync since it is already active\n"
+        "Command 'drbdsetup-84 verify 0' terminated with exit code 11\n",
+    )
+    p.wait_cs("node1", "cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate C r-----", timeout=10)
+    p.wait_cs("node1", " oos:12\n")  # 9000 bytes: three 4 KiB blocks differ
+    assert "Online verify found 3 4k block out of sync!" in (p.tmp / "state" / "kern-node1.log").read_text()
+    # the documented repair: disconnect and connect; the Primary resyncs the blocks verify found
+    p.ok("node2", "disconnect", "r0")
+    p.ok("node2", "connect", "r0")
+    p.wait_cs("node2", "cs:Connected ro:Secondary/Primary ds:UpToDate/UpToDate C r-----")
+    p.wait(lambda: tampered.read_bytes() == b"A" * 9000, what="repaired data")
+    assert p.proc("node2").splitlines()[3].endswith(" oos:0")
+
+
 @pytest.mark.parametrize("version", ["84", "9"])
 def test_killed_daemon_drops_connection(make_pair: Any, version: str) -> None:
     p = make_pair(version)

@@ -1083,12 +1083,19 @@ def copy_lock(cfg: Config) -> Iterator[None]:
         yield
 
 
-def mirror(src: str, dst: str) -> bool:
-    """Make dst a copy of src (rsync -a --delete). The caller holds copy_lock()."""
+def mirror(src: str, dst: str, checksum: bool = False) -> bool:
+    """Make dst a copy of src (rsync -a --delete; a resync compares contents). Caller holds copy_lock()."""
     os.makedirs(dst, exist_ok=True)
     if shutil.which("rsync"):
         return subprocess.run(
-            ["rsync", "-a", "--delete", src.rstrip("/") + "/", dst.rstrip("/") + "/"],
+            [
+                "rsync",
+                "-a",
+                "--delete",
+                *(["--checksum"] if checksum else []),
+                src.rstrip("/") + "/",
+                dst.rstrip("/") + "/",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             check=False,
@@ -1222,7 +1229,7 @@ class Kernel:
                         self.replicated_snap = self.synced_snap = job[1]
                     elif job[0] == "finish" and ok:
                         if job[2] == "resync":
-                            ok = mirror(cfg.backing_dir, cfg.peer_backing_dir)
+                            ok = mirror(cfg.backing_dir, cfg.peer_backing_dir, checksum=True)
                             self.replicated_snap = None
                         kib = 0 if job[2] == "resync" else compare_kib(cfg.backing_dir, cfg.peer_backing_dir)
                         with self.store.locked() as st:
