@@ -25,7 +25,16 @@ Model (one resource, one volume):
   reboot. On reconnect the resync total is the larger side's count (the sum of both sides after a
   resolved split brain), capped at size_kib; invalidate/invalidate-remote/verify cover size_kib.
   Resync and verify advance at resync_rate_kib_s of wall time (paused time excluded); the data is
-  copied from source to target (rsync -a --delete) when the resync completes.
+  copied from source to target (rsync -a --delete --checksum) when the resync completes; a verify
+  compares the two directories when it completes and reports what differs as out-of-sync.
+
+CLI: ``kernel`` (daemon, until SIGTERM); ``drbdadm`` status [res] [-v] [-s], role|cstate|dstate res
+(res:peer on 9), primary [--force], secondary, connect [--discard-my-data], disconnect, invalidate,
+invalidate-remote, verify, pause-sync, resume-sync, up, down (res may be ``all``), -V, -d; ``drbdsetup``
+status [res] [-v] [-s] [--json], events2 [--now] [--statistics] [--timestamps] [res|all], and the same
+role/state commands; ``mount`` and ``umount`` (any other arguments go to /usr/bin/mount, umount).
+Heartbeats are UDP datagrams from local_addr:port to peer_addr:peer_port: blocking that traffic
+partitions the pair like a broken replication link.
 """
 
 from __future__ import annotations
@@ -662,6 +671,9 @@ def sync_done(cfg: Config, v: dict[str, Any]) -> str | None:
 
 
 def status_text(cfg: Config, v: dict[str, Any], verbose: bool, stats: bool) -> str:
+    """resource_status(), device_status(), connection_status(), peer_device_status() of drbd-utils
+    user/v84/drbdsetup.c (8.4 compat: connection "peer", replication:Established printed) and
+    user/v9/drbdsetup.c; samples drbd84/drbdadm-status-*, drbd9/drbdadm-status-*, *-verbose-*."""
     w = Wrap()
     w(0, cfg.resource)
     if verbose and not cfg.is84:
@@ -842,6 +854,9 @@ Obj = tuple[str, str, dict[str, str], dict[str, str]]  # kind, identity keys, st
 
 
 def ev_objects(cfg: Config, v: dict[str, Any]) -> list[Obj]:
+    """The objects of the initial dump, in the kernel's order: resource, connection, device,
+    peer-device (drbd-8.4 drbd_nl.c get_initial_state()), then path on 9 (drbdsetup_events2.c
+    print_changes()); keys as 8.4 event_key() / 9 print_*_changes(). Samples events2/*."""
     if not v["up"]:
         return []
     c = v["cnt"]
@@ -985,6 +1000,8 @@ def ev_stamp() -> str:
 
 
 def helper_line(cfg: Config, ev: dict[str, Any]) -> str:
+    """8.4: print_notifications() + event_key() (fake peer-node-id:0, conn-name:peer, minor);
+    9: print_helper(); samples events2/drbd-utils-test-events2-all-create-helper-plain.txt."""
     if cfg.is84:
         key = f"name:{cfg.resource} peer-node-id:0 conn-name:peer volume:0 minor:{cfg.minor}"
     else:
@@ -993,6 +1010,9 @@ def helper_line(cfg: Config, ev: dict[str, Any]) -> str:
 
 
 def events2(cfg: Config, store: Store, now_only: bool, statistics: bool, stamps: bool, res: str) -> int:
+    """``exists`` dump then ``exists -`` (--now stops there), then ``change``/``create``/``destroy``
+    lines from polling the shared state every 0.2 s, helper calls as the kernel logged them."""
+
     def emit(lines: list[str]) -> None:
         if lines:
             pre = ev_stamp() if stamps else ""
@@ -1497,7 +1517,7 @@ def run_setup(cfg: Config, cmd: str, opts: list[str], flags: list[str], adm: boo
                 if not cfg.is84:
                     sys.stdout.write("# No currently configured DRBD found.\n" if "--json" not in flags else "[\n]\n\n")
                 return 0
-            err(f"{cfg.resource}: No such resource\n")
+            err(f"{cfg.resource}: No such resource\n")  # status_cmd()
             return report(10)
         if "--json" in flags:
             sys.stdout.write(status_json(cfg, v))
@@ -1571,7 +1591,7 @@ def main_drbdadm(cfg: Config, args: list[str]) -> int:
     for name in names:
         res, _, conn = name.partition(":")
         if res not in ("all", cfg.resource) or (conn and conn != cfg.peer):
-            err(f"'{name}' not defined in your config (for this host).\n")
+            err(f"'{name}' not defined in your config (for this host).\n")  # drbdadm_main.c main()
             return 1
     opts = [f for f in flags if f in ("--force", "--discard-my-data")]
     if "-d" in flags or "--dry-run" in flags:  # print what would run, change nothing
