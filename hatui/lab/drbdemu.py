@@ -1719,6 +1719,9 @@ def main(argv: list[str]) -> int:
             "mount": main_mount,
             "umount": main_umount,
         }[tool](cfg, args)
+    except ConfigError as e:  # e.g. a state_dir left over from a pair with other node names
+        err(f"drbdemu: config error: {e}\n")
+        return 2
     except BrokenPipeError:
         return 0
     except KeyboardInterrupt:
