@@ -132,7 +132,7 @@ class NodeTransport:
             try:
                 # LC_ALL=C: parsers expect untranslated output.  stderr joins stdout inside each command.
                 self._shell = await asyncio.wait_for(
-                    conn.create_process("env LC_ALL=C /bin/sh", term_type=None), self.timeout_s)
+                    conn.create_process("env LC_ALL=C /bin/bash --noprofile --norc", term_type=None), self.timeout_s)
             except (TimeoutError, OSError, asyncssh.Error) as exc:
                 await self._drop()
                 raise TransportError(f"{self.node.name}: cannot open a shell: {_why(exc)}") from None
@@ -144,7 +144,8 @@ class NodeTransport:
         nonce = secrets.token_hex(6)
         script = []
         for name, cmd in commands.items():
-            script.append(f"printf '\\n@@B{nonce}@@{name}@@\\n'; ( {cmd} ) </dev/null 2>&1; "
+            # a brace group, not a subshell: no fork per command (commands must not `exit`)
+            script.append(f"printf '\\n@@B{nonce}@@{name}@@\\n'; {{ {cmd}\n}} </dev/null 2>&1; "
                           f"printf '\\n@@E{nonce}@@{name}@@%s@@\\n' \"$?\"")
         script.append(f"printf '\\n@@DONE{nonce}@@\\n'")
         async with self._shell_lock:

@@ -107,6 +107,7 @@ class MainScreen(Screen[None]):
             self.query_one(f"#{wid}").border_title = title
         app: HatuiApp = self.app  # type: ignore[assignment]
         if app.snapshot is not None:  # a snapshot that arrived before the screen was composed
+            app._drawn.clear()
             app.apply_snapshot(app.snapshot)
 
 
@@ -139,6 +140,7 @@ class HatuiApp(App[None]):
         self.log_filter = ""
         self._shown_events: list[FailoverEvent] = []
         self.first_frame_at: float | None = None
+        self._drawn: dict[type, object] = {}
 
     def get_default_screen(self) -> Screen:
         return MainScreen()
@@ -170,11 +172,20 @@ class HatuiApp(App[None]):
         for n in cfg.nodes:
             screen.query_one(f"#node-{n.name}", NodeHeader).show(cfg, snap.node(n.name), self.last_ok.get(n.name),
                                                                  self.clock())
-        screen.query_one(FindingsPanel).show(cfg, snap)
-        screen.query_one(VrrpPanel).show(cfg, snap)
-        screen.query_one(DrbdPanel).show(cfg, snap)
-        screen.query_one(GaleraPanel).show(cfg, snap)
-        screen.query_one(WebPanel).show(cfg, snap)
+        # redraw a panel only when what it shows changed: most polls change nothing but timings
+        nodes = snap.nodes
+        inputs = {
+            FindingsPanel: snap.findings,
+            VrrpPanel: tuple((n.reachable, n.keepalived_running, n.vrrp, n.addresses) for n in nodes),
+            DrbdPanel: tuple((n.reachable, n.drbd, n.drbd_mounted) for n in nodes),
+            GaleraPanel: tuple((n.reachable, n.galera) for n in nodes),
+            WebPanel: (snap.web.ok, snap.web.node, snap.web.error, round(snap.web.latency_ms or 0, -1))
+            if snap.web else None,
+        }
+        for panel, key in inputs.items():
+            if self._drawn.get(panel) != key:
+                screen.query_one(panel).show(cfg, snap)
+                self._drawn[panel] = key
         self._update_log(snap.failover_events)
         self._update_title()
         if self.first_frame_at is None and all(n.reachable for n in snap.nodes) and snap.web is not None:
