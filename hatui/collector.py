@@ -40,6 +40,7 @@ class _NodeLoop:
     log_tail: failover_log.FailoverLogTail
     events: collections.deque[FailoverEvent] = field(default_factory=lambda: collections.deque(maxlen=MAX_EVENTS))
     log_started: bool = False
+    cycles: int = 0
     signums: tuple[int, int] | None = None  # (JSON, DATA)
     mysql: pymysql.connections.Connection | None = None
     failures: int = 0
@@ -72,6 +73,7 @@ class Collector:
         cfg = self.config
         proc = q(cfg.drbd.proc_file)
         mnt = q(cfg.drbd.mount_point)
+        log = q(cfg.failover_log)
         # bash builtins where they do (read, kill, $(<file), [[ ]]): a fork+exec costs ~1-2 ms per command
         cmds = {
             "addr": keepalived.IP_ADDR_COMMAND,
@@ -86,8 +88,11 @@ class Collector:
                        "[ $M = 0 ]",
             "grastate": "[ -r /var/lib/mysql/grastate.dat ] && printf '%s\\n' \"$(< /var/lib/mysql/grastate.dat)\"",
         }
-        log = q(cfg.failover_log)
-        if lp.log_started:
+        lp.cycles += 1
+        if lp.log_started and lp.cycles % 10:
+            # only what was appended since the last read; the size (rotation check) every 10th cycle
+            cmds["log"] = f"echo -; tail -c +{lp.log_tail.bytes_consumed + 1} {log} 2>/dev/null"
+        elif lp.log_started:
             cmds["log"] = failover_log.read_from_command(cfg.failover_log, lp.log_tail.bytes_consumed)
         else:
             cmds["log"] = f"stat -c %s {log} 2>/dev/null || echo 0; tail -n 200 {log} 2>/dev/null || true"
@@ -163,7 +168,10 @@ class Collector:
         return lp.snapshot
 
     def _read_log(self, lp: _NodeLoop, output: str) -> None:
-        size, text = failover_log.split_read_from_output(output)
+        if output.startswith("-\n"):
+            size, text = None, output[2:]
+        else:
+            size, text = failover_log.split_read_from_output(output)
         if not lp.log_started:
             lp.events.extend(lp.log_tail.feed(text))
             lp.log_tail.bytes_consumed = size or 0
