@@ -153,3 +153,21 @@ async def test_hung_node_does_not_freeze_the_ui(fresh_lab):
     finally:
         for pid in stopped:
             os.kill(pid, signal.SIGCONT)
+
+
+def test_unknown_or_changed_host_key_is_refused(fresh_lab, tmp_path):
+    # node1's entry carries node2's key (a "changed" key); node2 has no entry at all (unknown)
+    known = (helpers.LAB_DIR / "ssh" / "known_hosts").read_text().splitlines()
+    key2 = known[1].split(" ", 1)[1]
+    bad = tmp_path / "known_hosts"
+    bad.write_text(f"198.18.0.11 {key2}\n")
+    cfg_text = (helpers.LAB_DIR / "hatui-lab.yaml").read_text().replace(str(helpers.LAB_DIR / "ssh" / "known_hosts"),
+                                                                         str(bad))
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(cfg_text)
+    res = subprocess.run(["hatui", "--config", str(cfg), "status", "--json"], capture_output=True, text=True,
+                         timeout=60)
+    doc = json.loads(res.stdout)
+    for node in doc["nodes"]:
+        assert not node["reachable"]
+        assert "host key not verified" in node["error"], node["error"]
