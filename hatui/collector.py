@@ -367,7 +367,13 @@ async def fetch_web(url: str, expect_text: str, timeout_s: float) -> WebCheck:
             asyncio.open_connection(host, port, ssl=parts.scheme == "https" or None), timeout_s)
         path = parts.path or "/"
         writer.write(f"GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: hatui\r\n\r\n".encode())
-        raw = await asyncio.wait_for(reader.read(65536), timeout_s)
+        async def read_all() -> bytes:  # HTTP/1.0: the server closes when done; the page may come in pieces
+            data = b""
+            while len(data) < 65536 and (chunk := await reader.read(65536)):
+                data += chunk
+            return data
+
+        raw = await asyncio.wait_for(read_all(), timeout_s)
         writer.close()
     except (TimeoutError, OSError) as exc:
         why = "timed out" if isinstance(exc, asyncio.TimeoutError) else (exc.strerror or str(exc))
