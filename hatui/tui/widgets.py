@@ -52,6 +52,11 @@ class NodeHeader(Static):
         self.node = node
         self.border_title = node
 
+    def _set(self, text: Text) -> None:
+        if text != getattr(self, "_shown", None):  # most calls change nothing: skip the repaint
+            self._shown = text
+            self.update(text)
+
     def show(self, cfg: Config, n: NodeSnapshot | None, last_ok: float | None, now: float) -> None:
         if n is None:
             self.update(word("waiting for the first poll…", DIM))
@@ -63,7 +68,7 @@ class NodeHeader(Static):
             t.append("✗ UNREACHABLE", style=f"bold {BAD}")
             t.append(f" for {since} · last data {age}", style=BAD)
             self.set_class(True, "-bad")
-            self.update(t)
+            self._set(t)
             return
         self.set_class(False, "-bad")
         t.append("● up ", style=OK)
@@ -75,9 +80,8 @@ class NodeHeader(Static):
             t.append(f"  {inst.state}", style=f"bold {style}")
         if holds_vip(n, cfg.vip):
             t.append("  ◆ VIP", style="bold cyan")
-        lat = f" ({n.poll_latency_ms:.0f} ms)" if n.poll_latency_ms is not None else ""
-        t.append(f"  poll {age}{lat}", style=DIM)
-        self.update(t)
+        t.append(f"  poll {age}", style=DIM)
+        self._set(t)
 
 
 class VrrpPanel(Static):
