@@ -171,3 +171,17 @@ def test_unknown_or_changed_host_key_is_refused(fresh_lab, tmp_path):
     for node in doc["nodes"]:
         assert not node["reachable"]
         assert "host key not verified" in node["error"], node["error"]
+
+
+def test_node_reached_through_a_jump_host(fresh_lab, tmp_path):
+    """node2 polled through node1 (asyncssh tunnel), host keys checked on both hops."""
+    text = (helpers.LAB_DIR / "hatui-lab.yaml").read_text()
+    text = text.replace("    host: 198.18.0.12\n", "    host: 198.18.0.12\n    jump_host: root@198.18.0.11:22\n")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    res = subprocess.run(["hatui", "--config", str(cfg), "status", "--json"], capture_output=True, text=True,
+                         timeout=60)
+    doc = json.loads(res.stdout)
+    node2 = [n for n in doc["nodes"] if n["node"] == "node2"][0]
+    assert node2["reachable"], node2["error"]
+    assert node2["galera"]["cluster_size"] == 2
