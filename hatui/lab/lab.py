@@ -143,6 +143,12 @@ class Lab:
     def up(self, settings: LabSettings) -> float:
         require_root()
         t0 = time.monotonic()
+        from hatui.lab.node import BIND_MOUNTS
+
+        for _key, private in BIND_MOUNTS:
+            if self.root.resolve().is_relative_to(private):
+                raise LabError(f"--dir {self.root} is below {private}, which each node replaces with its own: "
+                               "choose a directory the nodes share (default /var/lib/hatui-lab)")
         existing = self.settings()
         if existing is not None and existing != settings and self.any_running():
             raise LabError(

@@ -154,6 +154,3 @@ class Node:
         for pidfile in self.pid_dir.glob(f"{self.name}.*"):
             pidfile.unlink(missing_ok=True)
         return len(victims)
-
-    def python(self) -> str:
-        return sys.executable

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -56,11 +55,12 @@ def start_base(node: Node, out: Callable[[str], None]) -> None:
     """Boot the node and start what runs before the database: DRBD, sshd, web."""
     if node.boot():
         out(f"{node.name}: booted (netns {node.addr.netns}, private mounts, hostname {node.name})")
-    py = sys.executable
-    from hatui.lab.setupfiles import lab_drbdemu
+    from hatui.lab.setupfiles import lab_drbdemu, node_python
+
+    py = node_python()
 
     for service, argv in (
-        ("drbd", [py, str(lab_drbdemu()), "kernel"]),
+        ("drbd", [py, str(lab_drbdemu(node.root.parent.parent)), "kernel"]),
         ("sshd", ["/usr/sbin/sshd", "-D", "-e", "-f", str(node.root / "sshd_config")]),
         ("web", [py, "-m", "http.server", "80", "--bind", "0.0.0.0", "--directory", "/var/www/html"]),
     ):

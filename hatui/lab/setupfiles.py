@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pwd
 import shlex
 import shutil
@@ -73,6 +74,7 @@ def mysql_template(lab: Lab) -> Path:
 
 
 def drbd_wiring(lab: Lab, netplan: NetPlan, settings: LabSettings) -> None:
+    install_drbdemu(lab.root)
     drbd_state = lab.root / "drbd"
     drbd_state.mkdir(exist_ok=True)
     for i, node in enumerate(lab.nodes(netplan)):
@@ -93,16 +95,30 @@ def drbd_wiring(lab: Lab, netplan: NetPlan, settings: LabSettings) -> None:
             _write(
                 node.dir("sbin") / tool,
                 "#!/bin/sh\n# DRBD emulator of the hatui lab (this kernel has no DRBD)\n"
-                f"DRBDEMU_CONF={shlex.quote(str(conf_path))} exec {shlex.quote(sys.executable)} "
-                f"{shlex.quote(str(lab_drbdemu()))} {tool} \"$@\"\n",
+                f"DRBDEMU_CONF={shlex.quote(str(conf_path))} exec {shlex.quote(node_python())} "
+                f"{shlex.quote(str(lab_drbdemu(lab.root)))} {tool} \"$@\"\n",
                 0o755,
             )
 
 
-def lab_drbdemu() -> Path:
+def lab_drbdemu(lab_root: Path) -> Path:
+    """The emulator as the nodes see it: a copy in the lab directory, because the checkout may sit
+    below a path the nodes do not share (their /tmp, /run and /var/log are their own)."""
+    return lab_root / "bin" / "drbdemu.py"
+
+
+def node_python() -> str:
+    """A Python the nodes can run: Debian's (the emulator and the web server need only the stdlib),
+    else this one."""
+    return "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+
+def install_drbdemu(lab_root: Path) -> None:
     from hatui.lab.lab import DRBDEMU
 
-    return DRBDEMU
+    target = lab_drbdemu(lab_root)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(DRBDEMU, target)
 
 
 def prepare(lab: Lab, netplan: NetPlan, settings: LabSettings) -> None:
