@@ -155,6 +155,9 @@ class Collector:
         if "signums" in res:
             nums = [int(x) for x in res["signums"].output.split() if x.isdigit()]
             lp.signums = (nums[0], nums[1]) if len(nums) == 2 else (36, 10)  # SIGRTMIN+2, SIGUSR1 on Linux
+        for key in ("ka_json", "ka_data"):  # the VRRP password goes no further than this
+            if key in res:
+                res[key] = CommandResult(res[key].exit_status, keepalived.redact(res[key].output))
         if self.recorder is not None:
             self.recorder(name, {"batch": {k: [v.exit_status, v.output] for k, v in res.items()},
                                  "galera_rows": galera_rows, "mysql_error": mysql_error})

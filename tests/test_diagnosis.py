@@ -124,3 +124,13 @@ def test_every_finding_says_why_and_what():
 
 def test_fixture_files_exist():
     assert sorted(p.stem for p in Path(FIXTURES).glob("*.json")) == ["failover", "healthy", "node-down", "resync"]
+
+
+def test_recorded_polls_hold_no_vrrp_password():
+    import re
+
+    for path in Path(FIXTURES).glob("*.json"):
+        text = path.read_text()
+        for value in re.findall(r"Password = ([^\\\\]*)", text) + re.findall(r'auth_data\\\\":\\\\"([^\\\\]*)', text):
+            assert value == "********", (path.name, value)
+        assert "Password = " in text  # the dump was recorded, redacted
