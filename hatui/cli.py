@@ -19,8 +19,10 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("status", help="one snapshot of both nodes, with findings")
     st.add_argument("--json", action="store_true", help="the full snapshot as JSON (docs/status-json.md)")
     sub.add_parser("check", help="one line and a Nagios exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)")
+    from hatui.actions.cli import add_parsers as add_actions
     from hatui.lab.cli import add_parser as add_lab
 
+    add_actions(sub)
     add_lab(sub)
     return parser
 
@@ -49,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"hatui: {exc}", file=sys.stderr)
         return 3 if args.cmd == "check" else 2
+    if args.cmd in ("switchover", "maintenance", "lock"):
+        from hatui.actions.cli import run as run_action
+
+        return run_action(args, config, read_only=args.read_only or config.actions.read_only)
     if args.cmd in ("status", "check"):
         from hatui import report
 

@@ -1,0 +1,89 @@
+"""`hatui switchover`, `hatui maintenance clear`, `hatui lock break`: the executor from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from hatui.config import Config
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    sw = sub.add_parser("switchover", help="guided switchover to the standby (planned failover)")
+    sw.add_argument("--to", required=True, metavar="NODE", help="the node that takes over")
+    sw.add_argument("--dry-run", action="store_true", help="print the pre-checks and the plan, change nothing")
+    sw.add_argument("--yes", action="store_true", help="do not ask to type the node's name to confirm")
+    mt = sub.add_parser("maintenance", help="the keepalived maintenance hook")
+    mt.add_argument("what", choices=["clear"])
+    mt.add_argument("--node", required=True)
+    mt.add_argument("--dry-run", action="store_true")
+    mt.add_argument("--yes", action="store_true")
+    lk = sub.add_parser("lock", help="the cluster-wide action lock")
+    lk.add_argument("what", choices=["show", "break"])
+    lk.add_argument("--yes", action="store_true")
+
+
+def _confirm(target: str, yes: bool) -> bool:
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        print("refusing to act without confirmation: no terminal to type into (use --yes)", file=sys.stderr)
+        return False
+    answer = input(f"Type the node name '{target}' to go ahead: ").strip()
+    return answer == target
+
+
+async def _run(args: argparse.Namespace, config: Config, read_only: bool) -> int:
+    from hatui.actions.executor import ActionRefused, ClusterLock, Executor, break_lock
+    from hatui.actions.switchover import plan_clear_maintenance, plan_switchover
+    from hatui.collector import Collector
+
+    collector = Collector(config)
+    try:
+        if args.cmd == "lock":
+            if args.what == "show":
+                print(await ClusterLock(collector, "show").holder() or "no lock held")
+                return 0
+            holder = await ClusterLock(collector, "show").holder()
+            if holder is None:
+                print("no lock held")
+                return 0
+            print(f"lock held by {holder}")
+            if not args.yes and (not sys.stdin.isatty() or input("Break it? type 'break': ").strip() != "break"):
+                print("not broken")
+                return 1
+            for line in await break_lock(collector):
+                print(f"broken: {line}")
+            return 0
+        if read_only:
+            print("hatui: read-only mode: actions are disabled", file=sys.stderr)
+            return 2
+        snap = await collector.snapshot_once()
+        if args.cmd == "switchover":
+            holder = await ClusterLock(collector, "check").holder()
+            plan = plan_switchover(snap, config, args.to, lock_owner=holder)
+        else:
+            plan = plan_clear_maintenance(snap, config, args.node)
+        print(plan.render())
+        if args.dry_run:
+            return 0 if plan.runnable else 1
+        if not plan.runnable:
+            print("\nnot run: see the failed pre-checks above", file=sys.stderr)
+            return 1
+        if not _confirm(plan.target or "", args.yes):
+            print("not confirmed: nothing changed")
+            return 1
+        try:
+            outcome = await Executor(config, collector, progress=lambda m: print(f"  {m}", flush=True)).run(plan)
+        except ActionRefused as exc:
+            print(f"refused: {exc}", file=sys.stderr)
+            return 1
+        print(f"{'OK' if outcome.ok else 'FAILED'} after {outcome.duration_s:.1f} s: {outcome.state}")
+        return 0 if outcome.ok else 1
+    finally:
+        await collector.close()
+
+
+def run(args: argparse.Namespace, config: Config, read_only: bool) -> int:
+    return asyncio.run(_run(args, config, read_only))

@@ -1,0 +1,82 @@
+"""Actions are data: a Plan is pre-checks plus steps, built by a pure function from a snapshot.
+
+A Step names the node, the exact command, the effect it should have, how that effect is checked
+(a predicate over fresh snapshots, with a timeout) and how to undo it.  `render()` is the preview the
+operator confirms; the executor (executor.py) runs exactly these commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hatui.model import ClusterSnapshot
+
+Predicate = Callable[[ClusterSnapshot], bool]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    why: str
+
+
+@dataclass(frozen=True)
+class Verify:
+    """An expected state of the cluster, checked on fresh snapshots until it holds or time runs out."""
+
+    description: str
+    holds: Predicate
+    timeout_s: float = 20.0
+
+
+@dataclass(frozen=True)
+class Step:
+    node: str
+    command: str
+    effect: str
+    verify: Verify | None = None
+    undo: str | None = None  # a command on the same node; None: nothing to undo
+    timeout_s: float = 30.0
+    # skip the command when this already holds (e.g. keepalived's notify script already moved DRBD)
+    skip_if: Verify | None = None
+    may_fail: bool = False  # the exit status does not matter (e.g. umount of what may not be mounted)
+
+
+@dataclass(frozen=True)
+class Plan:
+    action: str  # switchover, drbd-resync, ...
+    title: str
+    target: str | None
+    prechecks: tuple[Check, ...]
+    steps: tuple[Step, ...]
+    final: tuple[Verify, ...] = ()
+    refusal: str | None = None  # a reason not to run at all, besides failed pre-checks
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def runnable(self) -> bool:
+        return self.refusal is None and all(c.ok for c in self.prechecks)
+
+    def render(self) -> str:
+        lines = [self.title, "", "Pre-checks:"]
+        for c in self.prechecks:
+            lines.append(f"  [{'PASS' if c.ok else 'FAIL'}] {c.name}: {c.why}")
+        if self.refusal:
+            lines += ["", f"Refused: {self.refusal}"]
+        lines += ["", "Steps:"]
+        for i, s in enumerate(self.steps, 1):
+            lines.append(f"  {i}. on {s.node}: {s.command}")
+            lines.append(f"     expect: {s.effect}")
+            if s.skip_if:
+                lines.append(f"     skipped if already: {s.skip_if.description}")
+            if s.verify:
+                lines.append(f"     check: {s.verify.description} (within {s.verify.timeout_s:.0f} s)")
+            lines.append(f"     undo: {s.undo or 'nothing to undo'}")
+        if self.final:
+            lines += ["", "Final verification:"]
+            lines += [f"  - {v.description}" for v in self.final]
+        if self.notes:
+            lines += ["", *self.notes]
+        return "\n".join(lines)

@@ -1,0 +1,171 @@
+"""Guided switchover: move the service to the standby the keepalived way, checked at every step.
+
+The active node is demoted through the maintenance hook (a keepalived `track_file` whose value is
+added to the priority, see config.example.yaml): writing a negative number there lowers its priority
+below the target's, keepalived moves the VIP, the notify scripts move DRBD and the mount.  If they do
+not, the plan does the DRBD steps itself.  Without the hook hatui refuses and shows the snippet: it
+does not improvise a demotion (stopping keepalived would leave DRBD behind, see docs/faults.md).
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from hatui.actions.plan import Check, Plan, Step, Verify
+from hatui.config import Config
+from hatui.diagnosis import drbd_resource, holds_vip, vrrp_instance
+from hatui.model import ClusterSnapshot, NodeSnapshot, TrackFile, VrrpInstance
+
+MARGIN = 10  # how far below the target's priority the demoted node goes
+
+HOOK_SNIPPET = """\
+track_file maintenance {
+    file "/etc/keepalived/maintenance"
+    weight 1
+    init_file 0
+}
+vrrp_instance VI_1 {
+    ...
+    track_file {
+        maintenance
+    }
+}"""
+
+
+def maintenance_hook(inst: VrrpInstance | None, cfg: Config) -> TrackFile | None:
+    if inst is None:
+        return None
+    name = cfg.actions.maintenance_file.rsplit("/", 1)[-1]
+    return next((t for t in inst.track_files if t.name == name and (t.weight or 0) > 0), None)
+
+
+def _write_value(cfg: Config, value: int) -> str:
+    return f"printf '%s\\n' {int(value)} > {shlex.quote(cfg.actions.maintenance_file)}"
+
+
+def _galera_ok(n: NodeSnapshot | None, cfg: Config) -> bool:
+    g = n.galera if n else None
+    return bool(g and g.cluster_status == "Primary" and g.local_state_comment == "Synced"
+                and (g.cluster_size or 0) >= cfg.mariadb.expected_cluster_size)
+
+
+def _role(snap: ClusterSnapshot, cfg: Config, node: str) -> str | None:
+    n = snap.node(node)
+    r = drbd_resource(n, cfg.drbd.resource) if n and n.reachable else None
+    return r.role if r else None
+
+
+def vip_only_on(node: str, cfg: Config) -> Verify:
+    return Verify(f"the VIP {cfg.vip} on {node} only",
+                  lambda s: [n.node for n in s.nodes if n.reachable and holds_vip(n, cfg.vip)] == [node], 20)
+
+
+def drbd_on(target: str, source: str, cfg: Config) -> Verify:
+    def holds(s: ClusterSnapshot) -> bool:
+        t, o = s.node(target), s.node(source)
+        return (_role(s, cfg, target) == "Primary" and _role(s, cfg, source) == "Secondary"
+                and bool(t and t.drbd_mounted) and o is not None and o.drbd_mounted is False)
+    return Verify(f"DRBD {cfg.drbd.resource} Primary and {cfg.drbd.mount_point} mounted on {target} only", holds, 15)
+
+
+def plan_switchover(snap: ClusterSnapshot, cfg: Config, target: str, lock_owner: str | None = None) -> Plan:
+    names = [n.name for n in cfg.nodes]
+    title = f"Switchover to {target}"
+    if target not in names:
+        return Plan("switchover", title, target, (), (), refusal=f"unknown node {target!r}: one of {', '.join(names)}")
+    source = next(n for n in names if n != target)
+    t, s = snap.node(target), snap.node(source)
+    t_inst = vrrp_instance(t, cfg.keepalived_instance) if t and t.reachable else None
+    s_inst = vrrp_instance(s, cfg.keepalived_instance) if s and s.reachable else None
+    checks: list[Check] = []
+
+    def check(name: str, ok: bool, why: str) -> None:
+        checks.append(Check(name, ok, why))
+
+    check("target reachable", bool(t and t.reachable), t.error or "" if t and not t.reachable else f"{target} answers")
+    check("active node reachable", bool(s and s.reachable),
+          f"{source} answers" if s and s.reachable else f"{source} must be reachable to be demoted gracefully")
+    check(f"{source} holds the VIP", bool(s and s.reachable and holds_vip(s, cfg.vip)),
+          f"VIP {cfg.vip} on {source}" if s and holds_vip(s, cfg.vip)
+          else f"{target} already holds it" if t and holds_vip(t, cfg.vip) else "the VIP is not on the active node")
+    for node, n in ((source, s), (target, t)):
+        g = n.galera if n else None
+        check(f"Galera on {node}", _galera_ok(n, cfg),
+              f"{g.cluster_status}, {g.local_state_comment}, size {g.cluster_size}" if g else "MariaDB not answering")
+    for node, n in ((source, s), (target, t)):
+        r = drbd_resource(n, cfg.drbd.resource) if n and n.reachable else None
+        ok = bool(r and r.connection_state == "Connected" and r.disk_state == "UpToDate"
+                  and r.peer_disk_state == "UpToDate"
+                  and (r.replication_state or "Established") in ("Established", "Off"))
+        check(f"DRBD on {node}", ok, f"{r.connection_state}, {r.disk_state}/{r.peer_disk_state}, "
+              f"{r.replication_state or 'no resync'}" if r else "no DRBD status")
+    bad = [sc for sc in (t_inst.track_scripts if t_inst else ()) if sc.status != "GOOD"]
+    t_role = _role(snap, cfg, target)
+    # the seed's chk_drbd fails on every healthy Secondary: it passes once the target is promoted
+    excused = [sc for sc in bad if "drbd" in sc.name.lower() and t_role == "Secondary"]
+    blocking = [sc for sc in bad if sc not in excused]
+    why = "all pass" if not bad else ", ".join(
+        f"{sc.name} {sc.status}" + (" (fails only because the target is Secondary: passes once promoted)"
+                                    if sc in excused else "") for sc in bad)
+    check(f"{target}'s health checks", t_inst is not None and not blocking, why if t_inst else "no VRRP data")
+    check("no other action running", lock_owner is None, "lock free" if lock_owner is None else f"held by {lock_owner}")
+
+    hook_s, hook_t = maintenance_hook(s_inst, cfg), maintenance_hook(t_inst, cfg)
+    if s_inst is not None and hook_s is None:
+        return Plan("switchover", title, target, tuple(checks), (), refusal=(
+            f"{source} has no maintenance hook ({cfg.actions.maintenance_file} as a keepalived track_file), "
+            "so hatui cannot demote it the keepalived way. Add this to keepalived.conf on both nodes and "
+            f"reload keepalived:\n{HOOK_SNIPPET}"))
+    steps: list[Step] = []
+    if t_inst and hook_t and hook_t.value:
+        steps.append(Step(target, _write_value(cfg, 0), f"{target} leaves maintenance ({hook_t.value} → 0)",
+                          undo=_write_value(cfg, hook_t.value)))
+    s_eff = (s_inst.effective_priority or 0) if s_inst else 0
+    t_eff = (t_inst.effective_priority or 0) - (hook_t.value * (hook_t.weight or 1) if hook_t and hook_t.value else 0)
+    current = hook_s.value or 0 if hook_s else 0
+    value = min(-1, current - (s_eff - t_eff) - MARGIN)
+    steps.append(Step(source, _write_value(cfg, value),
+                      f"{source}'s priority drops to about {s_eff - current + value} (below {target}'s {t_eff}): "
+                      f"keepalived moves the VIP to {target}",
+                      verify=vip_only_on(target, cfg), undo=_write_value(cfg, current)))
+    mp = shlex.quote(cfg.drbd.mount_point)
+    res = shlex.quote(cfg.drbd.resource)
+    moved = drbd_on(target, source, cfg)
+    steps.append(Step(source, f"if mountpoint -q {mp}; then umount {mp}; fi; drbdadm secondary {res}",
+                      f"{source} releases DRBD (only if the notify script did not)", skip_if=moved,
+                      verify=Verify(f"{source} DRBD Secondary", lambda sn: _role(sn, cfg, source) == "Secondary", 10)))
+    steps.append(Step(target, f"drbdadm primary {res} && mount {shlex.quote(cfg.drbd.device)} {mp}",
+                      f"{target} takes DRBD and mounts {cfg.drbd.mount_point} (only if the notify script did not)",
+                      skip_if=moved, verify=moved))
+    final = [
+        Verify("Galera Primary and Synced on both nodes",
+               lambda sn: all(_galera_ok(sn.node(n), cfg) for n in names), 20),
+    ]
+    if cfg.web.url:
+        final.append(Verify(f"the web page through the VIP answered by {target}",
+                            lambda sn: bool(sn.web and sn.web.ok and sn.web.node == target), 10))
+    notes = (f"{source} stays in maintenance ({value}) afterwards so that it does not take the VIP back; "
+             f"`hatui maintenance clear --node {source}` ends it.",)
+    return Plan("switchover", title, target, tuple(checks), tuple(steps), tuple(final), notes=notes)
+
+
+def plan_clear_maintenance(snap: ClusterSnapshot, cfg: Config, node: str) -> Plan:
+    """Set the node's maintenance value back to 0, warning when that makes it preempt the VIP."""
+    n = snap.node(node)
+    inst = vrrp_instance(n, cfg.keepalived_instance) if n and n.reachable else None
+    hook = maintenance_hook(inst, cfg)
+    title = f"Clear maintenance on {node}"
+    if inst is None or hook is None:
+        return Plan("maintenance-clear", title, node, (Check(f"{node} reachable with the hook", False,
+                    "no VRRP data or no maintenance track_file"),), ())
+    other = next((x for x in snap.nodes if x.node != node), None)
+    o_inst = vrrp_instance(other, cfg.keepalived_instance) if other and other.reachable else None
+    after = (inst.effective_priority or 0) - (hook.value or 0) * (hook.weight or 1)
+    notes = []
+    if o_inst and holds_vip(other, cfg.vip) and after > (o_inst.effective_priority or 0):
+        notes.append(f"WARNING: {node} will have priority {after} > {other.node}'s {o_inst.effective_priority}: "
+                     f"it will PREEMPT the VIP (an unplanned switchover back to {node}).")
+    step = Step(node, _write_value(cfg, 0), f"{node}'s priority returns to {after}",
+                undo=_write_value(cfg, hook.value or 0))
+    return Plan("maintenance-clear", title, node, (Check("hook present", True, f"current value {hook.value}"),),
+                (step,), notes=tuple(notes))
