@@ -136,3 +136,56 @@ def test_snapshot_svg_80x24(snap_compare):
         await show(pilot, "healthy")
 
     assert snap_compare(app_with("healthy"), terminal_size=(80, 24), run_before=before)
+
+
+async def test_switchover_key_without_live_connection_says_so():
+    app = app_with("healthy")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await show(pilot, "healthy")
+        await pilot.press("s")
+        await pilot.pause()
+        assert any("no live connection" in str(n.message) for n in app._notifications)
+
+
+async def test_switchover_refused_in_read_only_mode():
+    snap = recording("healthy")
+    app = HatuiApp(CONFIG, collector=None, read_only=True, clock=lambda: snap.taken_at_epoch_s)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await show(pilot, "healthy")
+        await pilot.press("s")
+        await pilot.pause()
+        assert any("read-only" in str(n.message) for n in app._notifications)
+        assert "Switchover" not in [c.title for c in app.get_system_commands(app.screen)]
+
+
+async def test_wizard_shows_plan_and_wants_the_exact_name():
+    from hatui.actions.switchover import plan_switchover
+    from hatui.tui.wizard import ActionWizard
+
+    app = app_with("healthy")
+    async with app.run_test(size=(110, 46)) as pilot:
+        await show(pilot, "healthy")
+        plan = plan_switchover(recording("healthy"), CONFIG, "node2")
+        app.push_screen(ActionWizard(plan))
+        await pilot.pause()
+        wizard = app.screen
+        assert isinstance(wizard, ActionWizard)
+        await pilot.click("#confirm")
+        await pilot.press(*"node1", "enter")  # the wrong node: nothing runs
+        await pilot.pause()
+        assert "is not node2" in str(wizard.query_one("#state").render()) and not wizard.running
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ActionWizard)
+
+
+async def test_wizard_for_an_unrunnable_plan_offers_no_confirmation():
+    from hatui.actions.switchover import plan_switchover
+    from hatui.tui.wizard import ActionWizard
+
+    app = app_with("failover")
+    async with app.run_test(size=(110, 46)) as pilot:
+        await show(pilot, "failover")
+        app.push_screen(ActionWizard(plan_switchover(recording("failover"), CONFIG, "node1")))
+        await pilot.pause()
+        assert not app.screen.query("#confirm")
+        assert "cannot run" in str(app.screen.query_one("#state").render())

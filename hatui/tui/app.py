@@ -35,6 +35,7 @@ HELP = """\
 | `r` | refresh now (poll both nodes at once) |
 | `p` | pause / resume polling |
 | `f` | filter the failover log (empty filter shows all) |
+| `s` | guided switchover to the standby: pre-checks, the plan, confirm by typing the node name |
 | `?` | this help |
 | `q` | quit |
 | `ctrl+p` | command palette: every action by name |
@@ -124,6 +125,7 @@ class HatuiApp(App[None]):
         Binding("r", "refresh", "Refresh"),
         Binding("p", "pause", "Pause"),
         Binding("f", "filter", "Filter log"),
+        Binding("s", "switchover", "Switchover"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -262,6 +264,23 @@ class HatuiApp(App[None]):
                     severity="warning" if self.collector.paused else "information")
         self._update_title()
 
+    def action_switchover(self) -> None:
+        if self.read_only:
+            self.notify("read-only mode: actions are disabled", severity="warning")
+            return
+        if self.collector is None or self.snapshot is None:
+            self.notify("no live connection: actions need the cluster", severity="warning")
+            return
+        if not isinstance(self.screen, MainScreen):
+            return
+        from hatui.actions.switchover import plan_switchover
+        from hatui.diagnosis import holds_vip
+        from hatui.tui.wizard import ActionWizard
+
+        holders = [n.node for n in self.snapshot.nodes if n.reachable and holds_vip(n, self.config.vip)]
+        target = next((n.name for n in self.config.nodes if n.name not in holders), self.config.nodes[1].name)
+        self.push_screen(ActionWizard(plan_switchover(self.snapshot, self.config, target)))
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -282,6 +301,8 @@ class HatuiApp(App[None]):
         yield SystemCommand("Pause / resume polling", "Stop or restart polling (p)", self.action_pause)
         yield SystemCommand("Filter the failover log", "Show only lines containing a text (f)", self.action_filter)
         yield SystemCommand("Help", "Keys and what the colours mean (?)", self.action_help)
+        if not self.read_only:
+            yield SystemCommand("Switchover", "Guided switchover to the standby (s)", self.action_switchover)
 
 
 def run_tui(config: Config, read_only: bool = False) -> int:

@@ -228,8 +228,8 @@ class FindingsPanel(Static):
             style = SEV_STYLE.get(f.severity, "")
             t.append(f"{SEV_WORD.get(f.severity, f.severity):4} ", style=f"bold {style}")
             t.append(f.title, style=style)
-            if f.severity in ("critical", "warning") and f.code != "failover-prediction" or \
-                    f.code == "failover-prediction" and f.severity == "warning" and "Then" in f.explanation:
+            if (f.severity in ("critical", "warning") and f.code != "failover-prediction") or \
+                    (f.code == "failover-prediction" and f.severity == "warning" and "Then" in f.explanation):
                 t.append(f"\n     {f.explanation}", style="default")
                 t.append(f"\n     → {f.action}", style="italic")
         self.update(t)

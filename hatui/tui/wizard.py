@@ -1,0 +1,87 @@
+"""The switchover wizard: pre-checks, the exact plan, confirmation by typing the target's name,
+live progress and the outcome.  It drives the same Executor as `hatui switchover`."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, RichLog, Static
+
+from hatui.actions.plan import Plan
+
+
+class ActionWizard(ModalScreen[None]):
+    BINDINGS = [Binding("escape", "close", "close")]
+    DEFAULT_CSS = """
+    ActionWizard { align: center middle; }
+    ActionWizard > Vertical { width: 96%; max-width: 120; height: 92%; border: thick $warning; background: $surface; }
+    ActionWizard #plan { height: 1fr; padding: 0 1; }
+    ActionWizard #progress { height: 10; border-top: solid $primary; }
+    ActionWizard Input { margin: 0 1; }
+    ActionWizard #state { padding: 0 1; }
+    """
+
+    def __init__(self, plan: Plan) -> None:
+        super().__init__()
+        self.plan = plan
+        self.running = False
+        self.finished = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            with VerticalScroll(id="plan"):
+                yield Static(self.plan.render(), markup=False)
+            if self.plan.runnable:
+                yield Static(f"Nothing has been changed yet. Type [b]{self.plan.target}[/b] and press enter to run "
+                             "this plan, escape to cancel.", id="state")
+                yield Input(placeholder=f"type {self.plan.target} to confirm", id="confirm")
+            else:
+                yield Static("[b red]This plan cannot run[/] (see the failed pre-checks above). Nothing was changed. "
+                             "Press escape.", id="state")
+            yield RichLog(id="progress", wrap=True, markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one(Vertical).border_title = self.plan.title
+
+    @on(Input.Submitted, "#confirm")
+    def confirmed(self, event: Input.Submitted) -> None:
+        if self.running or self.finished:
+            return
+        if event.value.strip() != self.plan.target:
+            self.query_one("#state", Static).update(
+                f"[b red]'{event.value.strip()}' is not {self.plan.target}[/]: nothing was changed. Type the node name "
+                "exactly, or escape.")
+            return
+        event.input.disabled = True
+        self.running = True
+        self.query_one("#state", Static).update("[b yellow]Running…[/] each step is checked before the next.")
+        self.execute()
+
+    @work(exclusive=True)
+    async def execute(self) -> None:
+        from hatui.actions.executor import ActionRefused, Executor
+
+        log = self.query_one("#progress", RichLog)
+        app = self.app
+        try:
+            outcome = await Executor(app.config, app.collector, progress=log.write,  # type: ignore[attr-defined]
+                                     read_only=app.read_only).run(self.plan)  # type: ignore[attr-defined]
+            text = (f"[b green]DONE[/] in {outcome.duration_s:.1f} s: {outcome.state}" if outcome.ok
+                    else f"[b red]STOPPED[/] after {outcome.duration_s:.1f} s. The cluster is now: {outcome.state}")
+        except ActionRefused as exc:
+            text = f"[b red]Refused:[/] {exc}"
+        except Exception as exc:
+            text = f"[b red]Error:[/] {type(exc).__name__}: {exc} — check the cluster state in the main view"
+        self.running = False
+        self.finished = True
+        self.query_one("#state", Static).update(text + "  (escape closes)")
+
+    def action_close(self) -> None:
+        if self.running:
+            self.app.notify("the action is running: wait for it to finish (each step has a timeout)",
+                            severity="warning")
+            return
+        self.dismiss(None)
