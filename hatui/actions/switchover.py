@@ -121,7 +121,8 @@ def plan_switchover(snap: ClusterSnapshot, cfg: Config, target: str, lock_owner:
         steps.append(Step(target, _write_value(cfg, 0), f"{target} leaves maintenance ({hook_t.value} → 0)",
                           undo=_write_value(cfg, hook_t.value)))
     s_eff = (s_inst.effective_priority or 0) if s_inst else 0
-    t_eff = (t_inst.effective_priority or 0) - (hook_t.value * (hook_t.weight or 1) if hook_t and hook_t.value else 0)
+    t_eff = ((t_inst.effective_priority or 0) if t_inst else 0) - (
+        hook_t.value * (hook_t.weight or 1) if hook_t and hook_t.value else 0)
     current = hook_s.value or 0 if hook_s else 0
     value = min(-1, current - (s_eff - t_eff) - MARGIN)
     steps.append(Step(source, _write_value(cfg, value),
