@@ -1,0 +1,87 @@
+"""Guided actions against the real lab: dry run, switchover and back, the lock, read-only."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from hatui.lab import observe as helpers
+from hatui.lab.observe import outcome, wait_until
+
+pytestmark = pytest.mark.lab
+
+
+def hatui(*args: str, env_extra: dict[str, str] | None = None, timeout_s: float = 180) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run(["hatui", "--config", str(helpers.LAB_DIR / "hatui-lab.yaml"), *args],
+                          capture_output=True, text=True, timeout=timeout_s, env=env, stdin=subprocess.DEVNULL)
+
+
+def maintenance_values() -> dict[str, str]:
+    return {n: helpers.ssh(n, "cat /etc/keepalived/maintenance").stdout.strip() for n in ("node1", "node2")}
+
+
+def on(node: str):
+    return lambda o: (o.vip == (node,) and o.drbd_primary == (node,) and o.mounted == (node,) and o.web == node
+                      and o.galera_of("node1") == "Primary/Synced" and o.galera_of("node2") == "Primary/Synced")
+
+
+def test_dry_run_changes_nothing(fresh_lab):
+    before, maint = outcome(), maintenance_values()
+    res = hatui("switchover", "--to", "node2", "--dry-run")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "[PASS] node1 holds the VIP" in res.stdout and "printf '%s\\n' -40 > /etc/keepalived/maintenance" in res.stdout
+    time.sleep(4)  # more than a check interval: anything that changed would show
+    assert outcome() == before and maintenance_values() == maint
+    audit = helpers.ssh("node1", "cat /var/log/hatui-audit.log 2>/dev/null").stdout
+    assert audit == ""
+
+
+def test_read_only_refuses(fresh_lab):
+    res = hatui("--read-only", "switchover", "--to", "node2", "--yes")
+    assert res.returncode == 2 and "read-only" in res.stderr
+    assert outcome().vip == ("node1",)
+
+
+def test_switchover_and_back(fresh_lab, tmp_path):
+    env = {"XDG_STATE_HOME": str(tmp_path)}
+    t0 = time.monotonic()
+    res = hatui("switchover", "--to", "node2", "--yes", env_extra=env)
+    took = time.monotonic() - t0
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "OK after" in res.stdout and "VIP on node2, DRBD primary node2, /mnt/drbd mounted on node2" in res.stdout
+    wait_until("everything on node2", outcome, on("node2"), 5)
+    assert maintenance_values()["node1"] == "-40"
+    for node in ("node1", "node2"):
+        lines = [json.loads(x) for x in helpers.ssh(node, "cat /var/log/hatui-audit.log").stdout.splitlines()]
+        events = [x["event"] for x in lines]
+        assert events[0] == "start" and events[-1] == "end" and lines[-1]["ok"] is True, events
+        assert all(x["action"] == "switchover" and x["target"] == "node2" for x in lines)
+    local = [json.loads(x) for x in (tmp_path / "hatui" / "audit.log").read_text().splitlines()]
+    assert local[-1]["event"] == "end" and local[-1]["ok"] is True
+    assert any(x["event"] == "step" and "maintenance" in x["command"] for x in local)
+    # and back: node1 leaves maintenance first, node2 goes into it
+    res = hatui("switchover", "--to", "node1", "--yes", env_extra=env)
+    assert res.returncode == 0, res.stdout + res.stderr
+    wait_until("everything on node1", outcome, on("node1"), 5)
+    assert maintenance_values() == {"node1": "0", "node2": "-40"} or maintenance_values()["node1"] == "0"
+    assert took < 60
+
+
+def test_concurrent_switchovers_one_is_refused(fresh_lab):
+    cmd = ["hatui", "--config", str(helpers.LAB_DIR / "hatui-lab.yaml"), "switchover", "--to", "node2", "--yes"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=180) for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes == [0, 1], outs
+    loser = outs[[p.returncode for p in procs].index(1)]
+    text = loser[0] + loser[1]
+    assert "another action is running" in text or "no other action running: held by" in text or \
+        "node1 holds the VIP" in text, text
+    wait_until("everything on node2", outcome, on("node2"), 10)
+    assert helpers.ssh("node1", "ls /run/hatui-action.lock 2>&1").returncode != 0  # the lock was released
