@@ -68,7 +68,8 @@ def test_switchover_and_back(fresh_lab, tmp_path):
     res = hatui("switchover", "--to", "node1", "--yes", env_extra=env)
     assert res.returncode == 0, res.stdout + res.stderr
     wait_until("everything on node1", outcome, on("node1"), 5)
-    assert maintenance_values() == {"node1": "0", "node2": "-40"} or maintenance_values()["node1"] == "0"
+    values = maintenance_values()
+    assert values["node1"] == "0" and int(values["node2"]) < 0, values
     assert took < 60
 
 
