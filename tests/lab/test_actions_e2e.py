@@ -86,3 +86,32 @@ def test_concurrent_switchovers_one_is_refused(fresh_lab):
         "node1 holds the VIP" in text, text
     wait_until("everything on node2", outcome, on("node2"), 10)
     assert helpers.ssh("node1", "ls /run/hatui-action.lock 2>&1").returncode != 0  # the lock was released
+
+
+async def test_tui_wizard_switches_over(fresh_lab, tmp_path, monkeypatch):
+    from hatui.collector import Collector
+    from hatui.config import load
+    from hatui.tui.app import HatuiApp
+    from hatui.tui.wizard import ActionWizard
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    cfg = load(str(helpers.LAB_DIR / "hatui-lab.yaml"))
+    app = HatuiApp(cfg, Collector(cfg))
+    async with app.run_test(size=(120, 48)) as pilot:
+        t0 = time.monotonic()
+        while app.snapshot is None or not all(n.reachable and n.vrrp for n in app.snapshot.nodes):
+            assert time.monotonic() - t0 < 15
+            await pilot.pause(0.2)
+        await pilot.press("s")
+        await pilot.pause(0.2)
+        wizard = app.screen
+        assert isinstance(wizard, ActionWizard) and wizard.plan.target == "node2" and wizard.plan.runnable
+        await pilot.click("#confirm")
+        await pilot.press(*"node2", "enter")
+        t0 = time.monotonic()
+        while not wizard.finished:
+            assert time.monotonic() - t0 < 90, "wizard did not finish"
+            await pilot.pause(0.2)
+        state = str(wizard.query_one("#state").render())
+        assert "DONE" in state and "VIP on node2, DRBD primary node2" in state, state
+    wait_until("everything on node2", outcome, on("node2"), 5)
