@@ -49,9 +49,17 @@ def codes(app) -> set[str]:
 
 
 def test_status_json_and_check_on_the_healthy_pair(fresh_lab):
-    res = hatui("status", "--json")
-    assert res.returncode == 0, res.stderr
-    doc = json.loads(res.stdout)
+    # right after `lab up` node1's chk_drbd may not have run since its promotion (interval 3 s): wait for
+    # the steady state rather than catch the 80 of that moment
+    deadline = time.monotonic() + 12
+    while True:
+        res = hatui("status", "--json")
+        assert res.returncode == 0, res.stderr
+        doc = json.loads(res.stdout)
+        prios = [n["vrrp"][0]["effective_priority"] if n["vrrp"] else None for n in doc["nodes"]]
+        if prios == [100, 70] or time.monotonic() > deadline:
+            break
+        time.sleep(1)
     assert doc["schema"] == 1
     assert doc["summary"]["vip_holders"] == ["node1"] and doc["summary"]["drbd_primaries"] == ["node1"]
     assert doc["summary"]["web_node"] == "node1"
