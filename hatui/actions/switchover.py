@@ -120,13 +120,16 @@ def plan_switchover(snap: ClusterSnapshot, cfg: Config, target: str, lock_owner:
     if t_inst and hook_t and hook_t.value:
         steps.append(Step(target, _write_value(cfg, 0), f"{target} leaves maintenance ({hook_t.value} → 0)",
                           undo=_write_value(cfg, hook_t.value)))
-    s_eff = (s_inst.effective_priority or 0) if s_inst else 0
+    # the most the active node can reach (base plus positive weights), not its priority of the moment: a
+    # check that has not re-run since the last promotion would otherwise make the demotion too small
+    s_max = ((s_inst.base_priority or 0) + sum(max(0, sc.weight or 0) for sc in s_inst.track_scripts)
+             if s_inst else 0)
     t_eff = ((t_inst.effective_priority or 0) if t_inst else 0) - (
         hook_t.value * (hook_t.weight or 1) if hook_t and hook_t.value else 0)
     current = hook_s.value or 0 if hook_s else 0
-    value = min(-1, current - (s_eff - t_eff) - MARGIN)
+    value = min(-1, -(s_max - t_eff) - MARGIN)
     steps.append(Step(source, _write_value(cfg, value),
-                      f"{source}'s priority drops to about {s_eff - current + value} (below {target}'s {t_eff}): "
+                      f"{source}'s priority drops to at most {s_max + value} (below {target}'s {t_eff}): "
                       f"keepalived moves the VIP to {target}",
                       verify=vip_only_on(target, cfg), undo=_write_value(cfg, current)))
     mp = shlex.quote(cfg.drbd.mount_point)
