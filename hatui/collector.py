@@ -41,6 +41,7 @@ class _NodeLoop:
     events: collections.deque[FailoverEvent] = field(default_factory=lambda: collections.deque(maxlen=MAX_EVENTS))
     log_started: bool = False
     cycles: int = 0
+    last_ka_data: CommandResult | None = None
     signums: tuple[int, int] | None = None  # (JSON, DATA)
     mysql: pymysql.connections.Connection | None = None
     failures: int = 0
@@ -72,6 +73,7 @@ class Collector:
     def _commands(self, lp: _NodeLoop) -> dict[str, str]:
         cfg = self.config
         proc = q(cfg.drbd.proc_file)
+        lp.cycles += 1
         mnt = q(cfg.drbd.mount_point)
         log = q(cfg.failover_log)
         # bash builtins where they do (read, kill, $(<file), [[ ]]): a fork+exec costs ~1-2 ms per command
@@ -79,7 +81,10 @@ class Collector:
             "addr": keepalived.IP_ADDR_COMMAND,
             "ka_pid": f"read -r P < {KEEPALIVED_PID} 2>/dev/null && kill -0 \"$P\" 2>/dev/null && echo \"$P\"",
             "ka_json": "[ -r /tmp/keepalived.json ] && printf '%s\\n' \"$(< /tmp/keepalived.json)\"",
-            "ka_data": "[ -r /tmp/keepalived.data ] && printf '%s\\n' \"$(< /tmp/keepalived.data)\"",
+            # the data dump (~7 KB) only gives the track scripts' GOOD/BAD: every 3rd cycle is enough
+            # (they run every few seconds); the JSON dump with state and priorities comes every cycle
+            **({"ka_data": "[ -r /tmp/keepalived.data ] && printf '%s\\n' \"$(< /tmp/keepalived.data)\""}
+               if lp.cycles % 3 == 0 or lp.last_ka_data is None else {}),
             "drbd_proc": f"DRBD_PROC=$(< {proc}) 2>/dev/null; printf '%s\\n' \"$DRBD_PROC\"",
             # DRBD 9 (or a /proc/drbd without device lines): ask drbdsetup; 8.4 needs nothing more
             "drbd_events": f"[[ \"$DRBD_PROC\" =~ [0-9]+:\\ cs: ]] || "
@@ -88,7 +93,6 @@ class Collector:
                        "[ $M = 0 ]",
             "grastate": "[ -r /var/lib/mysql/grastate.dat ] && printf '%s\\n' \"$(< /var/lib/mysql/grastate.dat)\"",
         }
-        lp.cycles += 1
         if lp.log_started and lp.cycles % 10:
             # only what was appended since the last read; the size (rotation check) every 10th cycle
             cmds["log"] = f"echo -; tail -c +{lp.log_tail.bytes_consumed + 1} {log} 2>/dev/null"
@@ -158,6 +162,10 @@ class Collector:
         for key in ("ka_json", "ka_data"):  # the VRRP password goes no further than this
             if key in res:
                 res[key] = CommandResult(res[key].exit_status, keepalived.redact(res[key].output))
+        if "ka_data" in res:
+            lp.last_ka_data = res["ka_data"]
+        elif lp.last_ka_data is not None:
+            res["ka_data"] = lp.last_ka_data
         if self.recorder is not None:
             self.recorder(name, {"batch": {k: [v.exit_status, v.output] for k, v in res.items()},
                                  "galera_rows": galera_rows, "mysql_error": mysql_error})

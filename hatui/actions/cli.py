@@ -19,6 +19,18 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     mt.add_argument("--node", required=True)
     mt.add_argument("--dry-run", action="store_true")
     mt.add_argument("--yes", action="store_true")
+    dr = sub.add_parser("drbd", help="guided DRBD actions")
+    dr.add_argument("what", choices=["resync", "connect", "disconnect", "verify", "pause-sync", "resume-sync",
+                                     "split-brain"])
+    dr.add_argument("--node", help="the node to act on (resync: the node whose copy is discarded and resynced)")
+    dr.add_argument("--victim", help="split-brain: the node whose changes are discarded")
+    dr.add_argument("--dry-run", action="store_true")
+    dr.add_argument("--yes", action="store_true")
+    ga = sub.add_parser("galera", help="guided Galera actions")
+    ga.add_argument("what", choices=["bootstrap"])
+    ga.add_argument("--node", required=True, help="the non-Primary survivor to re-bootstrap")
+    ga.add_argument("--dry-run", action="store_true")
+    ga.add_argument("--yes", action="store_true")
     lk = sub.add_parser("lock", help="the cluster-wide action lock")
     lk.add_argument("what", choices=["show", "break"])
     lk.add_argument("--yes", action="store_true")
@@ -63,6 +75,24 @@ async def _run(args: argparse.Namespace, config: Config, read_only: bool) -> int
         if args.cmd == "switchover":
             holder = await ClusterLock(collector, "check").holder()
             plan = plan_switchover(snap, config, args.to, lock_owner=holder)
+        elif args.cmd == "drbd":
+            from hatui.actions.drbd import plan_drbd, plan_split_brain
+
+            if args.what == "split-brain":
+                if not args.victim:
+                    print("hatui drbd split-brain: --victim NODE is required (whose changes are discarded)",
+                          file=sys.stderr)
+                    return 2
+                plan = plan_split_brain(snap, config, args.victim)
+            else:
+                if not args.node:
+                    print(f"hatui drbd {args.what}: --node NODE is required", file=sys.stderr)
+                    return 2
+                plan = plan_drbd(snap, config, args.what, args.node)
+        elif args.cmd == "galera":
+            from hatui.actions.galera import plan_galera_bootstrap
+
+            plan = plan_galera_bootstrap(snap, config, args.node)
         else:
             plan = plan_clear_maintenance(snap, config, args.node)
         print(plan.render())

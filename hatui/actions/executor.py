@@ -150,10 +150,16 @@ class Executor:
 
     async def wait(self, verify: Verify) -> tuple[bool, ClusterSnapshot]:
         deadline = time.monotonic() + verify.timeout_s
+        last_report, last_at = "", 0.0
         while True:
             snap = await self.snapshot()
             if verify.holds(snap):
                 return True, snap
+            if verify.report is not None:
+                line = verify.report(snap)
+                if line != last_report and time.monotonic() - last_at >= 1.0:
+                    self.progress(f"  … {line}")
+                    last_report, last_at = line, time.monotonic()
             if time.monotonic() > deadline:
                 return False, snap
             await asyncio.sleep(0.3)

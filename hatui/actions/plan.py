@@ -29,6 +29,7 @@ class Verify:
     description: str
     holds: Predicate
     timeout_s: float = 20.0
+    report: Callable[[ClusterSnapshot], str] | None = None  # live progress while waiting (resync %, ETA)
 
 
 @dataclass(frozen=True)

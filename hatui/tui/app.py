@@ -54,7 +54,9 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,question_mark,q", "dismiss", "close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 80%; max-width: 90; height: 80%; border: thick $primary; background: $surface; }
+    HelpScreen > VerticalScroll {
+        width: 80%; max-width: 90; height: 80%; border: thick $primary; background: $surface;
+    }
     """
 
     def compose(self) -> ComposeResult:
@@ -181,7 +183,7 @@ class HatuiApp(App[None]):
             VrrpPanel: tuple((n.reachable, n.keepalived_running, n.vrrp, n.addresses) for n in nodes),
             DrbdPanel: tuple((n.reachable, n.drbd, n.drbd_mounted) for n in nodes),
             GaleraPanel: tuple((n.reachable, n.galera) for n in nodes),
-            WebPanel: (snap.web.ok, snap.web.node, snap.web.error, round(snap.web.latency_ms or 0, -1))
+            WebPanel: (snap.web.ok, snap.web.node, snap.web.error, min(int((snap.web.latency_ms or 0) // 100), 10))
             if snap.web else None,
         }
         for panel, key in inputs.items():
@@ -208,7 +210,9 @@ class HatuiApp(App[None]):
         s = summary(snap, self.config)
         holders = ", ".join(s["vip_holders"]) or "NOBODY"
         paused = " · PAUSED" if self.collector is not None and self.collector.paused else ""
-        self.sub_title = f"{s['status'].upper()} · VIP {self.config.vip} on {holders}{paused}"
+        title = f"{s['status'].upper()} · VIP {self.config.vip} on {holders}{paused}"
+        if title != self.sub_title:
+            self.sub_title = title
 
     def _update_log(self, events: Iterable[FailoverEvent], force: bool = False) -> None:
         events = list(events)

@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.widget import Widget
 from textual.widgets import ProgressBar, Static
 
 from hatui.config import Config
@@ -42,31 +43,35 @@ def _fmt_duration(seconds: float | None) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
-class NodeHeader(Static):
-    """One line per node: reachable, VRRP role, VIP, last poll age."""
+class NodeHeader(Widget):
+    """One line per node: reachable, VRRP role, VIP, and how fresh the data is."""
 
     DEFAULT_CSS = "NodeHeader { width: 1fr; height: 3; border: round $primary; padding: 0 1; }"
 
     def __init__(self, node: str, **kw) -> None:
-        super().__init__("", **kw)
+        super().__init__(**kw)
         self.node = node
         self.border_title = node
+        self._shown = Text("waiting for the first poll…", style=DIM)
+
+    def render(self) -> Text:
+        return self._shown
 
     def _set(self, text: Text) -> None:
-        if text != getattr(self, "_shown", None):  # most calls change nothing: skip the repaint
+        if text != self._shown:  # most calls change nothing: no repaint (and never a re-layout)
             self._shown = text
-            self.update(text)
+            self.refresh()
 
     def show(self, cfg: Config, n: NodeSnapshot | None, last_ok: float | None, now: float) -> None:
         if n is None:
-            self.update(word("waiting for the first poll…", DIM))
+            self._set(word("waiting for the first poll…", DIM))
             return
         t = Text()
-        age = f"{max(0.0, now - last_ok):.0f} s ago" if last_ok else "never"
+        age = max(0.0, now - last_ok) if last_ok else None
         if not n.reachable:
             since = _fmt_duration(now - n.since_epoch_s) if n.since_epoch_s else "?"
             t.append("✗ UNREACHABLE", style=f"bold {BAD}")
-            t.append(f" for {since} · last data {age}", style=BAD)
+            t.append(f" for {since} · last data {f'{age:.0f} s ago' if age is not None else 'never'}", style=BAD)
             self.set_class(True, "-bad")
             self._set(t)
             return
@@ -80,7 +85,11 @@ class NodeHeader(Static):
             t.append(f"  {inst.state}", style=f"bold {style}")
         if holds_vip(n, cfg.vip):
             t.append("  ◆ VIP", style="bold cyan")
-        t.append(f"  poll {age}", style=DIM)
+        # fresh data says "live"; only stale data shows its age (and so changes every second)
+        if age is None or age <= 2.5 * cfg.poll_interval_s:
+            t.append("  live", style=DIM)
+        else:
+            t.append(f"  last poll {age:.0f} s ago", style=f"bold {WARN}")
         self._set(t)
 
 
@@ -190,7 +199,8 @@ class GaleraPanel(Static):
             rows["cluster"].append(word(g.cluster_status or "?", OK if g.cluster_status == "Primary" else BAD))
             rows["state"].append(word(g.local_state_comment or "?", OK if g.local_state_comment == "Synced" else WARN))
             size_ok = (g.cluster_size or 0) >= cfg.mariadb.expected_cluster_size
-            rows["size"].append(word(f"{g.cluster_size} of {cfg.mariadb.expected_cluster_size}", OK if size_ok else WARN))
+            rows["size"].append(word(f"{g.cluster_size} of {cfg.mariadb.expected_cluster_size}",
+                                     OK if size_ok else WARN))
             rows["ready"].append(word("yes" if g.ready else "NO", OK if g.ready else BAD))
             rows["committed"].append(word(str(g.last_committed), DIM))
             rows["recv queue"].append(word(str(g.recv_queue), WARN if (g.recv_queue or 0) > 10 else DIM))
