@@ -115,3 +115,70 @@ async def test_tui_wizard_switches_over(fresh_lab, tmp_path, monkeypatch):
         state = str(wizard.query_one("#state").render())
         assert "DONE" in state and "VIP on node2, DRBD primary node2" in state, state
     wait_until("everything on node2", outcome, on("node2"), 5)
+
+
+def test_drbd_resync_followed_to_100_and_refusals(fresh_lab):
+    refused = hatui("drbd", "resync", "--node", "node1", "--yes")
+    assert refused.returncode == 1 and "[FAIL] node1 is not the Primary with a mounted filesystem" in refused.stdout
+    res = hatui("drbd", "resync", "--node", "node2", "--yes")
+    assert res.returncode == 0, res.stdout + res.stderr
+    progress = [line for line in res.stdout.splitlines() if "… node2: SyncTarget" in line]
+    assert len(progress) >= 2, res.stdout  # followed live
+    assert "final check: DRBD r0 Connected, UpToDate on node2 and node1 (resync at 100 %): OK" in res.stdout
+    n2 = helpers.facts("node2")
+    assert n2.dstate == "UpToDate/UpToDate" and n2.cstate == "Connected"
+
+
+def test_split_brain_recovered_by_the_guided_action(fresh_lab):
+    res = helpers.hatui_lab("fault", "split-brain", "node2")
+    assert res.returncode == 0, res.stderr
+    wait_until("split brain", outcome, lambda o: o.cstate_of("node1") == "StandAlone"
+               and o.cstate_of("node2") == "StandAlone", 10)
+    wrong = hatui("drbd", "split-brain", "--victim", "node1", "--yes")
+    assert wrong.returncode == 1 and "[FAIL] the victim node1 does not hold the VIP" in wrong.stdout
+    res = hatui("drbd", "split-brain", "--victim", "node2", "--yes")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "connect --discard-my-data r0" in res.stdout
+    o = outcome()
+    assert o.cstate_of("node1") == "Connected" and o.cstate_of("node2") == "Connected"
+    assert o.drbd_primary == ("node1",) and o.vip == ("node1",)
+    listing = sorted(p.name for p in (helpers.LAB_DIR / "drbd" / "disk-node2").iterdir())
+    assert "split-brain-node1.txt" in listing and "split-brain-node2.txt" not in listing
+
+
+def test_galera_survivor_rebootstrapped_after_a_crash(fresh_lab):
+    res = helpers.hatui_lab("fault", "kill-mariadb", "node1")
+    assert res.returncode == 0, res.stderr
+    wait_until("node2 non-Primary", outcome, lambda o: o.galera_of("node2").startswith("non-Primary"), 30)
+    dry = hatui("galera", "bootstrap", "--node", "node2", "--dry-run")
+    assert dry.returncode == 0, dry.stdout
+    assert "[PASS] node1 is really down or non-Primary too" in dry.stdout and "most recent data" in dry.stdout
+    res = hatui("galera", "bootstrap", "--node", "node2", "--yes")
+    assert res.returncode == 0, res.stdout + res.stderr
+    wait_until("node2 Primary again", outcome, lambda o: o.galera_of("node2") == "Primary/Synced", 10)
+    heal = helpers.hatui_lab("heal", "node1")  # the rejoin of the other node
+    assert heal.returncode == 0, heal.stderr
+    wait_until("node1 rejoined", outcome, lambda o: o.galera_of("node1") == "Primary/Synced", 60)
+    g = helpers.facts("node1").galera
+    assert g["wsrep_cluster_size"] == "2"
+
+
+def test_fault_during_switchover_ends_in_a_named_safe_state(fresh_lab):
+    proc = subprocess.Popen(["hatui", "--config", str(helpers.LAB_DIR / "hatui-lab.yaml"), "switchover", "--to",
+                             "node2", "--yes"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            stdin=subprocess.DEVNULL)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if "step 1 on node1" in line:
+            break
+    cut = helpers.hatui_lab("fault", "cut-link", "node2")  # the target drops off mid-plan
+    assert cut.returncode == 0, cut.stderr
+    rest, _ = proc.communicate(timeout=180)
+    out = "".join(lines) + rest
+    assert proc.returncode == 1, out
+    assert "STOPPED" in out and "undo on node1" in out and "ENDED IN: " in out
+    assert "unreachable: node2" in out
+    o = outcome()
+    assert o.vip == ("node1",) and o.drbd_primary == ("node1",) and o.mounted == ("node1",)
+    assert maintenance_values()["node1"] == "0"
