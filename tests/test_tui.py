@@ -189,3 +189,35 @@ async def test_wizard_for_an_unrunnable_plan_offers_no_confirmation():
         await pilot.pause()
         assert not app.screen.query("#confirm")
         assert "cannot run" in str(app.screen.query_one("#state").render())
+
+
+async def test_drbd_and_galera_menus_lead_to_a_plan():
+    from hatui.tui.wizard import ActionMenu, ActionWizard
+
+    class IdleCollector:  # the menus need a live connection; nothing is polled or run in this test
+        paused = False
+        on_snapshot = None
+
+        def start(self) -> None:
+            pass
+
+        async def close(self) -> None:
+            pass
+
+    snap = recording("resync")
+    app = HatuiApp(CONFIG, collector=IdleCollector(), clock=lambda: snap.taken_at_epoch_s + 1)
+    async with app.run_test(size=(110, 46)) as pilot:
+        await show(pilot, "resync")
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, ActionMenu)
+        await pilot.press("enter")  # the first entry: resync on node1
+        await pilot.pause()
+        assert isinstance(app.screen, ActionWizard)
+        assert app.screen.plan.action == "drbd-resync" and not app.screen.plan.runnable  # a resync is running
+        await pilot.press("escape")
+        await pilot.press("g")
+        await pilot.pause()
+        assert isinstance(app.screen, ActionMenu)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ActionMenu)

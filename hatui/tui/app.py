@@ -36,6 +36,8 @@ HELP = """\
 | `p` | pause / resume polling |
 | `f` | filter the failover log (empty filter shows all) |
 | `s` | guided switchover to the standby: pre-checks, the plan, confirm by typing the node name |
+| `d` | DRBD actions: resync, connect/disconnect, verify, pause/resume, split-brain recovery |
+| `g` | Galera actions: re-bootstrap a non-Primary survivor |
 | `?` | this help |
 | `q` | quit |
 | `ctrl+p` | command palette: every action by name |
@@ -128,6 +130,8 @@ class HatuiApp(App[None]):
         Binding("p", "pause", "Pause"),
         Binding("f", "filter", "Filter log"),
         Binding("s", "switchover", "Switchover"),
+        Binding("d", "drbd_menu", "DRBD"),
+        Binding("g", "galera_menu", "Galera"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -268,14 +272,56 @@ class HatuiApp(App[None]):
                     severity="warning" if self.collector.paused else "information")
         self._update_title()
 
-    def action_switchover(self) -> None:
+    def _can_act(self) -> bool:
         if self.read_only:
             self.notify("read-only mode: actions are disabled", severity="warning")
-            return
+            return False
         if self.collector is None or self.snapshot is None:
             self.notify("no live connection: actions need the cluster", severity="warning")
+            return False
+        return isinstance(self.screen, MainScreen)
+
+    def _menu(self, title: str, choices: list[tuple[str, str]]) -> None:
+        from hatui.tui.wizard import ActionMenu, ActionWizard
+
+        def chosen(key: str | None) -> None:
+            if key is None or self.snapshot is None:
+                return
+            kind, what, node = key.split(":")
+            if kind == "drbd":
+                from hatui.actions.drbd import plan_drbd, plan_split_brain
+
+                plan = (plan_split_brain(self.snapshot, self.config, node) if what == "split-brain"
+                        else plan_drbd(self.snapshot, self.config, what, node))
+            else:
+                from hatui.actions.galera import plan_galera_bootstrap
+
+                plan = plan_galera_bootstrap(self.snapshot, self.config, node)
+            self.push_screen(ActionWizard(plan))
+
+        self.push_screen(ActionMenu(title, choices), chosen)
+
+    def action_drbd_menu(self) -> None:
+        if not self._can_act():
             return
-        if not isinstance(self.screen, MainScreen):
+        from hatui.actions.drbd import DRBD_ACTIONS
+
+        labels = {"resync": "resync (invalidate: full resync from the peer)", "connect": "connect",
+                  "disconnect": "disconnect", "verify": "online verify", "pause-sync": "pause sync",
+                  "resume-sync": "resume sync"}
+        choices = [(f"drbd:{a}:{n.name}", f"{labels[a]} on {n.name}") for a in DRBD_ACTIONS for n in self.config.nodes]
+        choices += [(f"drbd:split-brain:{n.name}", f"split-brain recovery, discarding {n.name}'s changes")
+                    for n in self.config.nodes]
+        self._menu("DRBD actions", choices)
+
+    def action_galera_menu(self) -> None:
+        if not self._can_act():
+            return
+        self._menu("Galera actions", [(f"galera:bootstrap:{n.name}", f"re-bootstrap the Primary component on {n.name}")
+                                      for n in self.config.nodes])
+
+    def action_switchover(self) -> None:
+        if not self._can_act():
             return
         from hatui.actions.switchover import plan_switchover
         from hatui.diagnosis import holds_vip
@@ -307,6 +353,9 @@ class HatuiApp(App[None]):
         yield SystemCommand("Help", "Keys and what the colours mean (?)", self.action_help)
         if not self.read_only:
             yield SystemCommand("Switchover", "Guided switchover to the standby (s)", self.action_switchover)
+            yield SystemCommand("DRBD actions", "Resync, connect, verify, split-brain recovery (d)",
+                                self.action_drbd_menu)
+            yield SystemCommand("Galera actions", "Re-bootstrap a non-Primary survivor (g)", self.action_galera_menu)
 
 
 def run_tui(config: Config, read_only: bool = False) -> int:

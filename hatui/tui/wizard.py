@@ -85,3 +85,32 @@ class ActionWizard(ModalScreen[None]):
                             severity="warning")
             return
         self.dismiss(None)
+
+
+class ActionMenu(ModalScreen[str | None]):
+    """A short list of actions (DRBD or Galera) with the node each applies to."""
+
+    BINDINGS = [Binding("escape", "dismiss_none", "close")]
+    DEFAULT_CSS = """
+    ActionMenu { align: center middle; }
+    ActionMenu > OptionList { width: 72; height: auto; max-height: 80%; border: thick $primary; }
+    """
+
+    def __init__(self, title: str, choices: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.choices = choices
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import OptionList
+        from textual.widgets.option_list import Option
+
+        menu = OptionList(*[Option(label, id=key) for key, label in self.choices])
+        menu.border_title = self.title_text
+        yield menu
+
+    def on_option_list_option_selected(self, event) -> None:
+        self.dismiss(event.option.id)
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
