@@ -1,0 +1,72 @@
+"""Issue 4's figures: switchover wall time on the lab (pre-checks to verified, as the CLI reports it)
+and how long the VIP did not answer, measured from the workstation side by an HTTP probe every 20 ms.
+
+    sudo python benchmarks/switchover.py
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+import urllib.request
+
+from hatui.lab import observe
+
+
+def probe(stop: threading.Event, samples: list[tuple[float, str | None]]) -> None:
+    while not stop.is_set():
+        t = time.monotonic()
+        try:
+            with urllib.request.urlopen(f"http://{observe.VIP}/", timeout=0.2) as r:
+                who = r.read().decode().strip().rsplit(" ", 1)[-1]
+        except OSError:
+            who = None
+        samples.append((t, who))
+        time.sleep(0.02)
+
+
+def longest_gap(samples: list[tuple[float, str | None]]) -> float:
+    gap, start = 0.0, None
+    for t, who in samples:
+        if who is None and start is None:
+            start = t
+        elif who is not None and start is not None:
+            gap, start = max(gap, t - start), None
+    return gap
+
+
+def switch(to: str) -> None:
+    samples: list[tuple[float, str | None]] = []
+    stop = threading.Event()
+    th = threading.Thread(target=probe, args=(stop, samples), daemon=True)
+    th.start()
+    time.sleep(1)
+    t0 = time.monotonic()
+    res = subprocess.run(["hatui", "--config", str(observe.LAB_DIR / "hatui-lab.yaml"), "switchover", "--to", to,
+                          "--yes"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    wall = time.monotonic() - t0
+    time.sleep(1)
+    stop.set()
+    th.join()
+    reported = [line for line in res.stdout.splitlines() if line.startswith(("OK after", "FAILED after"))]
+    answered_by = sorted({w for _, w in samples if w})
+    print(f"switchover to {to}: {reported[0] if reported else res.stdout[-300:]}; command wall time {wall:.1f} s; "
+          f"VIP unanswered for at most {longest_gap(samples) * 1000:.0f} ms "
+          f"({sum(1 for _, w in samples if w is None)} of {len(samples)} probes failed; answered by {answered_by})")
+
+
+def main() -> None:
+    subprocess.run(["hatui", "lab", "down"], capture_output=True)
+    subprocess.run(["hatui", "lab", "up"], check=True, capture_output=True)
+    try:
+        time.sleep(6)  # let the checks settle after boot
+        switch("node2")
+        time.sleep(4)
+        switch("node1")
+    finally:
+        subprocess.run(["hatui", "lab", "down"], capture_output=True)
+
+
+if __name__ == "__main__":
+    main()
