@@ -104,8 +104,18 @@ async def _run(args: argparse.Namespace, config: Config, read_only: bool) -> int
         if not _confirm(plan.target or "", args.yes):
             print("not confirmed: nothing changed")
             return 1
+        executor = Executor(config, collector, progress=lambda m: print(f"  {m}", flush=True))
+        loop = asyncio.get_running_loop()
+        import signal
+
+        def on_interrupt() -> None:
+            print("  ABORT requested (ctrl+c): stopping at the next step or check, then undoing", flush=True)
+            executor.abort.set()
+            loop.remove_signal_handler(signal.SIGINT)  # a second ctrl+c interrupts at once
+
+        loop.add_signal_handler(signal.SIGINT, on_interrupt)
         try:
-            outcome = await Executor(config, collector, progress=lambda m: print(f"  {m}", flush=True)).run(plan)
+            outcome = await executor.run(plan)
         except ActionRefused as exc:
             print(f"refused: {exc}", file=sys.stderr)
             return 1

@@ -84,9 +84,10 @@ def plan_drbd(snap: ClusterSnapshot, cfg: Config, action: str, node: str) -> Pla
                             r.replication_state or "none" if r else "?"))
         steps.append(Step(node, f"drbdadm invalidate {res}",
                           f"{node}'s copy is discarded and fully resynced from {peer}",
-                          Verify(f"{node} SyncTarget or already UpToDate", lambda s: (x := _res(s, cfg, node)) is not None
-                                 and (x.replication_state in SYNCING or x.disk_state == "Inconsistent"
-                                      or x.disk_state == "UpToDate"), 15)))
+                          Verify(f"{node} SyncTarget or already UpToDate",
+                                 lambda s: (x := _res(s, cfg, node)) is not None
+                                 and (x.replication_state in SYNCING or x.disk_state in ("Inconsistent", "UpToDate")),
+                                 15)))
         final.append(both_uptodate(cfg, node, peer))
     elif action == "verify":
         checks.append(Check("connected, no resync", cs == "Connected" and not (r and r.replication_state in SYNCING),

@@ -140,6 +140,9 @@ async def break_lock(collector: Collector) -> list[str]:
 class Executor:
     def __init__(self, config: Config, collector: Collector, progress: Callable[[str], None] = print,
                  read_only: bool = False) -> None:
+        # set by the operator (ctrl+c on the CLI, `a` in the wizard): stop before the next step or
+        # at the next check, undo, and say where the cluster is
+        self.abort = asyncio.Event()
         self.config = config
         self.collector = collector
         self.progress = progress
@@ -155,6 +158,8 @@ class Executor:
             snap = await self.snapshot()
             if verify.holds(snap):
                 return True, snap
+            if self.abort.is_set():
+                return False, snap
             if verify.report is not None:
                 line = verify.report(snap)
                 if line != last_report and time.monotonic() - last_at >= 1.0:
@@ -179,20 +184,25 @@ class Executor:
             await audit.write("start", plan=plan.render())
             failure = None
             for i, step in enumerate(plan.steps, 1):
+                if self.abort.is_set():
+                    failure = f"aborted by the operator before step {i}"
+                    break
                 res = await self._step(i, step)
                 results.append(res)
                 await audit.write("step", n=i, node=step.node, command=step.command, status=res.status,
                                   output=res.output[-2000:], detail=res.detail)
                 if res.status == "failed":
-                    failure = f"step {i} on {step.node} failed: {res.detail}"
+                    failure = (f"aborted by the operator during step {i}" if self.abort.is_set()
+                               else f"step {i} on {step.node} failed: {res.detail}")
                     break
-            if failure is None:
+            if failure is None and not self.abort.is_set():
                 for v in plan.final:
                     self.progress(f"final check: {v.description} …")
                     ok, _ = await self.wait(v)
                     self.progress(f"final check: {v.description}: {'OK' if ok else 'FAILED'}")
                     if not ok:
-                        failure = f"final check failed: {v.description}"
+                        failure = ("aborted by the operator during the final checks" if self.abort.is_set()
+                                   else f"final check failed: {v.description}")
                         break
             if failure is not None:
                 self.progress(f"STOPPED: {failure}")
@@ -209,6 +219,8 @@ class Executor:
         if step.skip_if is not None:
             self.progress(f"step {i}: waiting up to {step.skip_if.timeout_s:.0f} s for: {step.skip_if.description}")
             done, _ = await self.wait(step.skip_if)
+            if self.abort.is_set():
+                return StepResult(step, "failed", detail="aborted")
             if done:
                 self.progress(f"step {i}: skipped, already {step.skip_if.description}")
                 return StepResult(step, "skipped", detail="already done")

@@ -26,8 +26,9 @@ def plan_galera_bootstrap(snap: ClusterSnapshot, cfg: Config, node: str) -> Plan
               f"cluster status {g.cluster_status if g else '?'}" + (" (nothing to bootstrap)" if g and
                                                                      g.cluster_status == "Primary" else "")),
         Check(f"{peer} is really down or non-Primary too", pg is None or pg.cluster_status != "Primary",
-              f"{peer}: {peer_state}" + ("" if pg is None or pg.cluster_status != "Primary"
-                                         else " — it has the Primary component: bootstrapping would split the cluster")),
+              f"{peer}: {peer_state}" + (
+                  "" if pg is None or pg.cluster_status != "Primary"
+                  else " — it has the Primary component: bootstrapping would split the cluster")),
     ]
     mine = g.last_committed if g else None
     theirs = pg.last_committed if pg else (p.grastate.seqno if p and p.grastate and p.grastate.seqno not in (None, -1)

@@ -14,7 +14,7 @@ from hatui.actions.plan import Plan
 
 
 class ActionWizard(ModalScreen[None]):
-    BINDINGS = [Binding("escape", "close", "close")]
+    BINDINGS = [Binding("escape", "close", "close"), Binding("ctrl+a", "abort", "abort a running action")]
     DEFAULT_CSS = """
     ActionWizard { align: center middle; }
     ActionWizard > Vertical { width: 96%; max-width: 120; height: 92%; border: thick $warning; background: $surface; }
@@ -29,6 +29,7 @@ class ActionWizard(ModalScreen[None]):
         self.plan = plan
         self.running = False
         self.finished = False
+        self.executor = None
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -57,7 +58,8 @@ class ActionWizard(ModalScreen[None]):
             return
         event.input.disabled = True
         self.running = True
-        self.query_one("#state", Static).update("[b yellow]Running…[/] each step is checked before the next.")
+        self.query_one("#state", Static).update("[b yellow]Running…[/] each step is checked before the next. "
+                                                "ctrl+a aborts (then undoes what it can).")
         self.execute()
 
     @work(exclusive=True)
@@ -66,9 +68,10 @@ class ActionWizard(ModalScreen[None]):
 
         log = self.query_one("#progress", RichLog)
         app = self.app
+        self.executor = Executor(app.config, app.collector, progress=log.write,  # type: ignore[attr-defined]
+                                 read_only=app.read_only)  # type: ignore[attr-defined]
         try:
-            outcome = await Executor(app.config, app.collector, progress=log.write,  # type: ignore[attr-defined]
-                                     read_only=app.read_only).run(self.plan)  # type: ignore[attr-defined]
+            outcome = await self.executor.run(self.plan)
             text = (f"[b green]DONE[/] in {outcome.duration_s:.1f} s: {outcome.state}" if outcome.ok
                     else f"[b red]STOPPED[/] after {outcome.duration_s:.1f} s. The cluster is now: {outcome.state}")
         except ActionRefused as exc:
@@ -79,9 +82,15 @@ class ActionWizard(ModalScreen[None]):
         self.finished = True
         self.query_one("#state", Static).update(text + "  (escape closes)")
 
+    def action_abort(self) -> None:
+        if self.running and self.executor is not None and not self.executor.abort.is_set():
+            self.executor.abort.set()
+            self.query_one("#progress", RichLog).write("ABORT requested: stopping at the next step or check, "
+                                                       "then undoing")
+
     def action_close(self) -> None:
         if self.running:
-            self.app.notify("the action is running: wait for it to finish (each step has a timeout)",
+            self.app.notify("the action is running: ctrl+a aborts it, or wait (each step has a timeout)",
                             severity="warning")
             return
         self.dismiss(None)

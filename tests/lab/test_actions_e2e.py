@@ -182,3 +182,54 @@ def test_fault_during_switchover_ends_in_a_named_safe_state(fresh_lab):
     o = outcome()
     assert o.vip == ("node1",) and o.drbd_primary == ("node1",) and o.mounted == ("node1",)
     assert maintenance_values()["node1"] == "0"
+
+
+def _run_until(args: list[str], marker: str) -> tuple[subprocess.Popen, list[str]]:
+    proc = subprocess.Popen(["hatui", "--config", str(helpers.LAB_DIR / "hatui-lab.yaml"), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if marker in line:
+            break
+    return proc, lines
+
+
+def test_operator_abort_undoes_and_names_the_state(fresh_lab):
+    import signal
+
+    proc, lines = _run_until(["switchover", "--to", "node2", "--yes"], "step 1 on node1")
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=120)
+    out = "".join(lines) + rest
+    assert proc.returncode == 1, out
+    assert "ABORT requested" in out and "aborted by the operator" in out and "ENDED IN: " in out
+    assert "undo on node1: printf '%s\\n' 0 > /etc/keepalived/maintenance" in out
+    o, _ = wait_until("a consistent cluster", outcome,
+                      lambda o: len(o.vip) == 1 and o.drbd_primary == o.vip and o.mounted == o.vip, 30)
+    assert maintenance_values()["node1"] == "0"
+
+
+def test_ssh_dropped_mid_plan_ends_consistent(fresh_lab):
+    """The SSH session serving hatui on node1 is killed mid-plan (its sshd listener stays): the executor
+    reconnects or stops; either way the cluster ends consistent and the output says where it is."""
+    proc, lines = _run_until(["switchover", "--to", "node2", "--yes"], "step 1 on node1")
+    listener = int((helpers.LAB_DIR / "pids" / "node1.sshd").read_text().split()[0])
+    killed = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            status = open(f"/proc/{pid}/status").read()
+        except OSError:
+            continue
+        if f"\nPPid:\t{listener}\n" in status:
+            os.kill(int(pid), 9)  # a session of the lab's node1 sshd: the connection drops
+            killed += 1
+    assert killed
+    rest, _ = proc.communicate(timeout=180)
+    out = "".join(lines) + rest
+    assert proc.returncode in (0, 1), out
+    assert ("OK after" in out) or ("ENDED IN: " in out), out
+    o, _ = wait_until("a consistent cluster", outcome,
+                      lambda o: len(o.vip) == 1 and o.drbd_primary == o.vip and o.mounted == o.vip, 30)
