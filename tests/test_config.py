@@ -73,7 +73,7 @@ def test_errors_name_file_line_and_key(text, where, words):
 
 
 def test_missing_file_says_what_to_do(tmp_path):
-    with pytest.raises(ConfigError, match="no such file.*config.example.yaml"):
+    with pytest.raises(ConfigError, match=r"no such file.*config\.example\.yaml"):
         load(str(tmp_path / "nope.yaml"))
 
 

@@ -39,7 +39,7 @@ def healed_as_backup(o: Outcome) -> bool:
 
 def test_stop_mariadb_fails_over_to_node2(fresh_lab):
     fault("stop-mariadb", "node1")
-    o, took = wait_until("VIP, DRBD primary, mount and web on node2", outcome, moved_to_node2, timeout_s=10)
+    o, _took = wait_until("VIP, DRBD primary, mount and web on node2", outcome, moved_to_node2, timeout_s=10)
     assert o.galera_of("node2") == GALERA_OK  # a clean leave keeps the survivor's quorum
     assert o.galera_of("node1") == "down"
     log1, log2 = helpers.failover_log("node1"), helpers.failover_log("node2")
@@ -67,7 +67,7 @@ def test_stop_keepalived_moves_vip_but_not_drbd(fresh_lab):
     """Promised: node2 takes over. Real: the VIP moves, but the seed's notify script ignores STOP, so
     node1 stays DRBD primary with /mnt/drbd mounted and node2's promotion is refused."""
     fault("stop-keepalived", "node1")
-    o, _ = wait_until("VIP on node2", outcome, lambda o: o.vip == ("node2",) and o.web == "node2", timeout_s=10)
+    _o, _ = wait_until("VIP on node2", outcome, lambda o: o.vip == ("node2",) and o.web == "node2", timeout_s=10)
     stays("DRBD primary and mount stay on node1", outcome,
           lambda o: o.drbd_primary == ("node1",) and o.mounted == ("node1",) and o.vip == ("node2",), 12)
     heal("node1")
@@ -94,7 +94,7 @@ def test_drbd_disconnect_goes_unnoticed_by_keepalived(fresh_lab):
     """No promise in the seed; real: replication stops and keepalived does not react (chk_drbd only
     looks at the role and the local disk)."""
     fault("drbd-disconnect", "node1")
-    o, _ = wait_until("node1 StandAlone", outcome, lambda o: o.cstate_of("node1") == "StandAlone", timeout_s=5)
+    _o, _ = wait_until("node1 StandAlone", outcome, lambda o: o.cstate_of("node1") == "StandAlone", timeout_s=5)
     stays("VIP and DRBD primary stay on node1", outcome,
           lambda o: o.vip == ("node1",) and o.drbd_primary == ("node1",) and o.web == "node1"
           and o.cstate_of("node2") == "WFConnection", 8)

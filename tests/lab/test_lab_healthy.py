@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import time
 import uuid
 
 import pytest
 
 from hatui.lab import observe as helpers
+from hatui.lab.observe import outcome
+from tests.lab.test_actions_e2e import hatui as hatui_action
+from tests.lab.test_actions_e2e import maintenance_values
+from tests.lab.test_monitor_e2e import hatui
 
 pytestmark = pytest.mark.lab
 
@@ -91,3 +97,89 @@ def test_lab_status_reports_both_nodes(healthy_lab):
     assert "node1 (198.18.0.11)" in res.stdout and "node2 (198.18.0.12)" in res.stdout
     assert "VIP HELD" in res.stdout
     time.sleep(0)
+
+
+# ---- read-only checks of the monitor and the actions, on the same healthy lab ----
+def test_status_json_and_check_on_the_healthy_pair(healthy_lab):
+    # right after `lab up` node1's chk_drbd may not have run since its promotion (interval 3 s): wait for
+    # the steady state rather than catch the 80 of that moment
+    deadline = time.monotonic() + 12
+    while True:
+        res = hatui("status", "--json")
+        assert res.returncode == 0, res.stderr
+        doc = json.loads(res.stdout)
+        prios = [n["vrrp"][0]["effective_priority"] if n["vrrp"] else None for n in doc["nodes"]]
+        if prios == [100, 70] or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert doc["schema"] == 1
+    assert doc["summary"]["vip_holders"] == ["node1"] and doc["summary"]["drbd_primaries"] == ["node1"]
+    assert doc["summary"]["web_node"] == "node1"
+    nodes = {n["node"]: n for n in doc["nodes"]}
+    for name in ("node1", "node2"):
+        assert nodes[name]["reachable"] and nodes[name]["galera"]["cluster_size"] == 2
+        assert nodes[name]["galera"]["local_state_comment"] == "Synced"
+    vrrp1 = nodes["node1"]["vrrp"][0]
+    assert vrrp1["state"] == "MASTER" and vrrp1["base_priority"] == 100 and vrrp1["effective_priority"] == 100
+    vrrp2 = nodes["node2"]["vrrp"][0]
+    assert vrrp2["effective_priority"] == 70  # the seed's chk_drbd fails on the healthy standby
+    assert "auth_pass" not in res.stdout and "auth_data" not in res.stdout
+    lab_pass = json.loads((helpers.LAB_DIR / "lab.json").read_text())["auth_pass"]
+    assert lab_pass not in res.stdout
+    found = {f["code"] for f in doc["findings"]}
+    assert "standby-penalised" in found and not any(f["severity"] == "critical" for f in doc["findings"])
+    check = hatui("check")
+    assert check.returncode == 1 and check.stdout.startswith("HATUI WARNING"), check.stdout  # the penalty
+    text = hatui("status")
+    assert "VIP 198.18.0.100 on node1" in text.stdout
+
+
+def test_unknown_or_changed_host_key_is_refused(healthy_lab, tmp_path):
+    # node1's entry carries node2's key (a "changed" key); node2 has no entry at all (unknown)
+    known = (helpers.LAB_DIR / "ssh" / "known_hosts").read_text().splitlines()
+    key2 = known[1].split(" ", 1)[1]
+    bad = tmp_path / "known_hosts"
+    bad.write_text(f"198.18.0.11 {key2}\n")
+    cfg_text = (helpers.LAB_DIR / "hatui-lab.yaml").read_text().replace(str(helpers.LAB_DIR / "ssh" / "known_hosts"),
+                                                                         str(bad))
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(cfg_text)
+    res = subprocess.run(["hatui", "--config", str(cfg), "status", "--json"], capture_output=True, text=True,
+                         timeout=60)
+    doc = json.loads(res.stdout)
+    for node in doc["nodes"]:
+        assert not node["reachable"]
+        assert "host key not verified" in node["error"], node["error"]
+
+
+def test_node_reached_through_a_jump_host(healthy_lab, tmp_path):
+    """node2 polled through node1 (asyncssh tunnel), host keys checked on both hops."""
+    text = (helpers.LAB_DIR / "hatui-lab.yaml").read_text()
+    text = text.replace("    host: 198.18.0.12\n", "    host: 198.18.0.12\n    jump_host: root@198.18.0.11:22\n")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    res = subprocess.run(["hatui", "--config", str(cfg), "status", "--json"], capture_output=True, text=True,
+                         timeout=60)
+    doc = json.loads(res.stdout)
+    node2 = next(n for n in doc["nodes"] if n["node"] == "node2")
+    assert node2["reachable"], node2["error"]
+    assert node2["galera"]["cluster_size"] == 2
+
+
+
+def test_dry_run_changes_nothing(healthy_lab):
+    before, maint = outcome(), maintenance_values()
+    res = hatui_action("switchover", "--to", "node2", "--dry-run")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "[PASS] node1 holds the VIP" in res.stdout
+    assert "printf '%s\\n' -40 > /etc/keepalived/maintenance" in res.stdout
+    time.sleep(4)  # more than a check interval: anything that changed would show
+    assert outcome() == before and maintenance_values() == maint
+    audit = helpers.ssh("node1", "cat /var/log/hatui-audit.log 2>/dev/null").stdout
+    assert audit == ""
+
+
+def test_read_only_refuses(healthy_lab):
+    res = hatui_action("--read-only", "switchover", "--to", "node2", "--yes")
+    assert res.returncode == 2 and "read-only" in res.stderr
+    assert outcome().vip == ("node1",)
