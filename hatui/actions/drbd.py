@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shlex
 
-from hatui.actions.plan import Check, Plan, Step, Verify
+from hatui.actions.plan import Check, Plan, Step, Verify, unknown_node
 from hatui.config import Config
 from hatui.diagnosis import SYNCING, drbd_resource, holds_vip
 from hatui.model import ClusterSnapshot, DrbdResource
@@ -45,8 +45,8 @@ def both_uptodate(cfg: Config, a: str, b: str, timeout_s: float = RESYNC_TIMEOUT
 def plan_drbd(snap: ClusterSnapshot, cfg: Config, action: str, node: str) -> Plan:
     names = [n.name for n in cfg.nodes]
     title = f"DRBD {action} on {node}"
-    if node not in names:
-        return Plan(f"drbd-{action}", title, node, (), (), refusal=f"unknown node {node!r}: one of {', '.join(names)}")
+    if (refused := unknown_node(f"drbd-{action}", title, node, names)) is not None:
+        return refused
     peer = next(n for n in names if n != node)
     r, pr = _res(snap, cfg, node), _res(snap, cfg, peer)
     res = shlex.quote(cfg.drbd.resource)
@@ -112,8 +112,8 @@ def plan_drbd(snap: ClusterSnapshot, cfg: Config, action: str, node: str) -> Pla
 def plan_split_brain(snap: ClusterSnapshot, cfg: Config, victim: str) -> Plan:
     names = [n.name for n in cfg.nodes]
     title = f"DRBD split-brain recovery: discard the changes of {victim}"
-    if victim not in names:
-        return Plan("drbd-split-brain", title, victim, (), (), refusal=f"unknown node {victim!r}")
+    if (refused := unknown_node("drbd-split-brain", title, victim, names)) is not None:
+        return refused
     survivor = next(n for n in names if n != victim)
     rv, rs = _res(snap, cfg, victim), _res(snap, cfg, survivor)
     vn = snap.node(victim)

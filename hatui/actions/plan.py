@@ -81,3 +81,10 @@ class Plan:
         if self.notes:
             lines += ["", *self.notes]
         return "\n".join(lines)
+
+
+def unknown_node(action: str, title: str, node: str, names: list[str]) -> Plan | None:
+    """The refusal every plan builder gives for a node name that is not in the config, else None."""
+    if node in names:
+        return None
+    return Plan(action, title, node, (), (), refusal=f"unknown node {node!r}: one of {', '.join(names)}")

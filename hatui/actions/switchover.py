@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shlex
 
-from hatui.actions.plan import Check, Plan, Step, Verify
+from hatui.actions.plan import Check, Plan, Step, Verify, unknown_node
 from hatui.config import Config
 from hatui.diagnosis import drbd_resource, holds_vip, vrrp_instance
 from hatui.model import ClusterSnapshot, NodeSnapshot, TrackFile, VrrpInstance
@@ -71,8 +71,8 @@ def drbd_on(target: str, source: str, cfg: Config) -> Verify:
 def plan_switchover(snap: ClusterSnapshot, cfg: Config, target: str, lock_owner: str | None = None) -> Plan:
     names = [n.name for n in cfg.nodes]
     title = f"Switchover to {target}"
-    if target not in names:
-        return Plan("switchover", title, target, (), (), refusal=f"unknown node {target!r}: one of {', '.join(names)}")
+    if (refused := unknown_node("switchover", title, target, names)) is not None:
+        return refused
     source = next(n for n in names if n != target)
     t, s = snap.node(target), snap.node(source)
     t_inst = vrrp_instance(t, cfg.keepalived_instance) if t and t.reachable else None
