@@ -116,7 +116,8 @@ def test_status_9_healthy_primary():
 
 
 def test_status_9_open_and_client_keys():
-    (r,) = drbd.parse_drbdadm_status(fx("drbd9/drbdadm-status-2node-primary-healthy-utils929-open-reconstructed.txt")).value
+    text = fx("drbd9/drbdadm-status-2node-primary-healthy-utils929-open-reconstructed.txt")
+    (r,) = drbd.parse_drbdadm_status(text).value
     assert r.volumes[0].open == "yes"
     (d,) = drbd.parse_drbdadm_status(fx("drbd9/drbdadm-status-local-diskless-nontty-reconstructed.txt")).value
     assert d.disk_state == "Diskless" and d.volumes[0].client is False
@@ -199,7 +200,8 @@ def test_status_no_resources_and_errors():
 
 
 def test_status_colour_escapes_are_ignored():
-    text = "r0 role:\x1b[1;36mPrimary\x1b[0m\n  disk:\x1b[1;32mUpToDate\x1b[0m\n  node2 role:Secondary\n    peer-disk:UpToDate\n"
+    text = ("r0 role:\x1b[1;36mPrimary\x1b[0m\n  disk:\x1b[1;32mUpToDate\x1b[0m\n"
+            "  node2 role:Secondary\n    peer-disk:UpToDate\n")
     (r,) = drbd.parse_drbdadm_status(text).value
     assert r.role == "Primary" and r.disk_state == "UpToDate"
 
@@ -259,7 +261,8 @@ def test_events2_timestamps():
 def test_events2_sync_done_and_84_computed_percent():
     (r,) = drbd.parse_events2(fx("events2/drbd-utils-test-events2-sync-plain.txt")).value.resources
     assert r.replication_state == "SyncSource" and r.sync_percent == 37.5
-    (r84,) = drbd.parse_events2(fx("events2/kernel84-events2-now-statistics-syncsource-reconstructed.txt")).value.resources
+    text84 = fx("events2/kernel84-events2-now-statistics-syncsource-reconstructed.txt")
+    (r84,) = drbd.parse_events2(text84).value.resources
     assert r84.connections[0].name == "peer" and r84.connections[0].peer_node_id == 0
     assert r84.sync_percent == round(100 * (1 - 6480000 / 10485404), 2)  # no done: on 8.4
 
@@ -297,10 +300,12 @@ def test_events2_quorum_lost():
 
 # ---- role / cstate / dstate ------------------------------------------------------------------------
 def test_role_cstate_dstate():
-    assert drbd.parse_role(fx("drbd84/drbdadm-role-kernel84-disconnected-reconstructed.txt")).value[0].peers == ("Unknown",)
+    role84 = drbd.parse_role(fx("drbd84/drbdadm-role-kernel84-disconnected-reconstructed.txt")).value[0]
+    assert role84.peers == ("Unknown",)
     assert drbd.parse_role(fx("drbd9/drbdadm-role-ug9.txt")).value[0].local == "Primary"
     assert drbd.parse_cstate(fx("drbd84/drbdadm-cstate-kernel84-syncsource-reconstructed.txt")).value == ("SyncSource",)
-    assert drbd.parse_cstate(fx("drbd9/drbdadm-cstate-ug9-multi-peer.txt")).value == ("Connected", "Connected", "StandAlone")
+    multi = drbd.parse_cstate(fx("drbd9/drbdadm-cstate-ug9-multi-peer.txt")).value
+    assert multi == ("Connected", "Connected", "StandAlone")
     d = drbd.parse_dstate(fx("drbd84/drbdadm-dstate-kernel84-synctarget-reconstructed.txt")).value[0]
     assert (d.local, d.peers) == ("Inconsistent", ("UpToDate",))
     assert drbd.parse_dstate(fx("drbd9/drbdadm-dstate-ug9.txt")).value[0].peers == ()
@@ -310,16 +315,20 @@ def test_role_cstate_dstate():
 
 
 # ---- errors ----------------------------------------------------------------------------------------
+SC, FAIL = "state-change", "failure"
+
+
 @pytest.mark.parametrize("name, kind, code, reason, rc, obj", [
-    ("drbd84/drbdadm-secondary-device-in-use-utils9.11-kernel84.txt", "state-change", -12, "device-held-open", 11, "1"),
-    ("drbd84/drbdadm-primary-peer-is-primary-kernel84-reconstructed.txt", "state-change", -1, "peer-is-primary", 11, "0"),
-    ("drbd84/drbdadm-invalidate-kernel84-not-connected-reconstructed.txt", "state-change", -15, "need-connection", 11, "0"),
-    ("drbd84/drbdadm-connect-already-connected-kernel84-reconstructed.txt", "failure", 125, "already-connected", 10, "r0"),
-    ("drbd84/drbdadm-errors-minor-not-allocated-8.4.3.txt", "failure", 127, "minor-not-allocated", 10, "0"),
-    ("drbd84/drbdadm-connect-discard-my-data-unknown-resource-8.4.3.txt", "failure", 162, "invalid-config-request", 10, "r0"),
-    ("drbd9/drbdadm-invalidate-no-uptodate-peer-reconstructed.txt", "state-change", -2, "no-uptodate-data", 17, "0"),
-    ("drbd9/drbdadm-primary-peer-is-primary-reconstructed.txt", "state-change", -1, "peer-is-primary", 11, "r0"),
-    ("drbd9/drbdadm-secondary-in-use-openers-reconstructed.txt", "state-change", -12, "device-held-open", 11, "r0"),
+    ("drbd84/drbdadm-secondary-device-in-use-utils9.11-kernel84.txt", SC, -12, "device-held-open", 11, "1"),
+    ("drbd84/drbdadm-primary-peer-is-primary-kernel84-reconstructed.txt", SC, -1, "peer-is-primary", 11, "0"),
+    ("drbd84/drbdadm-invalidate-kernel84-not-connected-reconstructed.txt", SC, -15, "need-connection", 11, "0"),
+    ("drbd84/drbdadm-connect-already-connected-kernel84-reconstructed.txt", FAIL, 125, "already-connected", 10, "r0"),
+    ("drbd84/drbdadm-errors-minor-not-allocated-8.4.3.txt", FAIL, 127, "minor-not-allocated", 10, "0"),
+    ("drbd84/drbdadm-connect-discard-my-data-unknown-resource-8.4.3.txt", FAIL, 162, "invalid-config-request", 10,
+     "r0"),
+    ("drbd9/drbdadm-invalidate-no-uptodate-peer-reconstructed.txt", SC, -2, "no-uptodate-data", 17, "0"),
+    ("drbd9/drbdadm-primary-peer-is-primary-reconstructed.txt", SC, -1, "peer-is-primary", 11, "r0"),
+    ("drbd9/drbdadm-secondary-in-use-openers-reconstructed.txt", SC, -12, "device-held-open", 11, "r0"),
 ])
 def test_drbd_errors(name, kind, code, reason, rc, obj):
     p = drbd.parse_drbd_error(fx(name))

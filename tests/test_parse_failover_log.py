@@ -24,7 +24,8 @@ def test_parse_lab_log():
 
 
 def test_unparseable_lines_are_kept_raw():
-    text = "garbage line\n2026-11-25 06:20:36 - Keepalived notification on VG_1: State changed to FAULT (Type: GROUP)\n\n"
+    text = ("garbage line\n"
+            "2026-11-25 06:20:36 - Keepalived notification on VG_1: State changed to FAULT (Type: GROUP)\n\n")
     p = fl.parse_failover_log(text, "node2")
     bad, good = p.value
     assert bad.raw == "garbage line" and bad.timestamp is None and bad.node == "node2"
@@ -90,5 +91,6 @@ def test_tail_reader_rotation_and_overlong_line():
 def test_read_from_output_and_commands():
     assert fl.split_read_from_output("192\n" + LINE) == (192, LINE)
     assert fl.split_read_from_output("garbage") == (None, "garbage")
-    assert fl.read_from_command(offset_bytes=10).endswith("tail -c +11 /var/log/keepalived_failover.log 2>/dev/null || true")
+    cmd = fl.read_from_command(offset_bytes=10)
+    assert cmd.endswith("tail -c +11 /var/log/keepalived_failover.log 2>/dev/null || true")
     assert fl.tail_command(lines=50).startswith("tail -n 50 /var/log/keepalived_failover.log")

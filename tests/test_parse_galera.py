@@ -35,7 +35,8 @@ def test_wsrep_synced_reconstructed():
 
 
 def test_wsrep_non_primary_sentinel_conf_id():
-    g = ga.parse_wsrep_status(fx("galera/show-global-status-wsrep-batch-2node-peer-lost-nonprimary-reconstructed.txt")).value
+    text = fx("galera/show-global-status-wsrep-batch-2node-peer-lost-nonprimary-reconstructed.txt")
+    g = ga.parse_wsrep_status(text).value
     assert (g.cluster_status, g.cluster_size, g.ready, g.connected) == ("non-Primary", 1, False, True)
     assert g.conf_id is None  # 18446744073709551615
     assert (g.local_state, g.local_state_comment) == (0, "Initialized")
@@ -119,7 +120,8 @@ def test_recovered_position():
 
 
 def test_commands():
-    assert ga.wsrep_status_command() == "mysql --connect-timeout=3 -N -B -e 'SHOW GLOBAL STATUS LIKE '\"'\"'wsrep%'\"'\"''"
+    expected = "mysql --connect-timeout=3 -N -B -e 'SHOW GLOBAL STATUS LIKE '\"'\"'wsrep%'\"'\"''"
+    assert ga.wsrep_status_command() == expected
     assert ga.grastate_command("/var/lib/mysql/") == "cat /var/lib/mysql/grastate.dat"
     assert "--defaults-extra-file=/etc/hatui/my.cnf" in ga.wsrep_status_command("/etc/hatui/my.cnf")
     with pytest.raises(ValueError):

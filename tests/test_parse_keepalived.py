@@ -28,8 +28,8 @@ def test_json_lab_master():
     assert i.last_transition == 1795587636.551706
     assert i.master_priority is None and i.master_router is None
     assert (i.become_master_count, i.release_master_count, i.auth_failures) == (1, 0, 0)
-    assert [s.name for s in i.track_scripts] == ["'/etc/keepalived/check_mysql.sh'", "'/etc/keepalived/check_galera.sh'",
-                                                 "'/etc/keepalived/check_drbd.sh'"]
+    assert [s.name for s in i.track_scripts] == [
+        "'/etc/keepalived/check_mysql.sh'", "'/etc/keepalived/check_galera.sh'", "'/etc/keepalived/check_drbd.sh'"]
     assert {s.status for s in i.track_scripts} == {"unknown"}  # JSON carries no script status
     assert i.interface == "eth0" and i.source == "json"
 
@@ -56,8 +56,8 @@ def test_json_version_2_and_state_integers():
     assert odd.value[0].state == "unknown" and odd.unparsed
 
 
-@pytest.mark.parametrize("name", ["lab/keepalived.json-v2.2.7-node1-lab.txt", "lab/keepalived.data-v2.2.7-node1-lab.txt",
-                                  "lab/keepalived.json-v2.2.7-node2-lab.txt", "lab/keepalived.data-v2.2.7-node2-lab.txt"])
+@pytest.mark.parametrize("name", [f"lab/keepalived.{kind}-v2.2.7-{node}-lab.txt"
+                                  for kind in ("json", "data") for node in ("node1", "node2")])
 def test_password_never_reaches_the_result(name):
     text = fx(name)
     assert LAB_PASSWORD in text  # the fixture does hold it, as keepalived 2.2.7 prints it

@@ -15,7 +15,7 @@ EXPECT = "HA Web Service is running on node"
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path == "/slow":
             self.send_response(200)
             self.end_headers()

@@ -102,7 +102,7 @@ def never_raises(redactor: Callable[[str], str] | None = None) -> Callable[[_F],
         def safe(source: Any, *args: Any, **kwargs: Any) -> Any:
             try:
                 return fn(source, *args, **kwargs)
-            except Exception as exc:  # noqa: BLE001 - deliberately everything
+            except Exception as exc:
                 from hatui.model import Parsed
 
                 raw = source if isinstance(source, str) else ""
@@ -112,3 +112,9 @@ def never_raises(redactor: Callable[[str], str] | None = None) -> Callable[[_F],
         return safe  # type: ignore[return-value]
 
     return wrap
+
+
+def short(text: object, limit: int = 60) -> str:
+    """A name from the input, cut to fit in a note."""
+    s = str(text)
+    return s if len(s) <= limit else s[:limit] + "…"

@@ -33,6 +33,7 @@ from hatui.probes import (
     dedupe,
     never_raises,
     quote,
+    short,
     snippet,
     strip_ansi,
     to_bool,
@@ -202,7 +203,7 @@ def parse_proc_drbd(text: str) -> Parsed[ProcDrbd]:
     drbd9 = (version or "").startswith("9") or (transports and not minors)
     for m_ in minors:
         if m_.cs not in CSTATES_84 | {"Unconfigured"}:
-            notes.append(f"minor {m_.minor}: unknown connection state {m_.cs!r}")
+            notes.append(f"minor {m_.minor}: unknown connection state {snippet(m_.cs)}")
     value = ProcDrbd(version, api, proto, build, tuple(m_.build() for m_ in minors), drbd9_header_only=drbd9)
     return Parsed(value, tuple(notes), text)
 
@@ -237,7 +238,7 @@ def _status_block(name: str, tokens: list[str], notes: list[str]) -> DrbdResourc
                     pds.append({})
                 pds[-1][key] = val
             else:
-                notes.append(f"{name}: connection {cname}: unexpected {snippet(tok)}")
+                notes.append(f"{short(name)}: connection {short(cname)}: unexpected {snippet(tok)}")
         elif key in _DEV_KEYS and (devs or key in ("volume", "disk")):
             if not devs or key in devs[-1] or (key == "volume" and devs[-1]):
                 devs.append({})
@@ -245,9 +246,9 @@ def _status_block(name: str, tokens: list[str], notes: list[str]) -> DrbdResourc
         elif key in _RES_KEYS and not devs:
             res[key] = val
         else:
-            notes.append(f"{name}: unexpected {snippet(tok)}")
+            notes.append(f"{short(name)}: unexpected {snippet(tok)}")
     if "role" not in res:
-        notes.append(f"{name}: no role: not a status block")
+        notes.append(f"{short(name)}: no role: not a status block")
         return None
     volumes = tuple(DrbdVolume(
         volume=to_int(d.get("volume")) or 0, minor=to_int(d.get("minor")), disk_state=d.get("disk", "DUnknown"),
@@ -263,8 +264,13 @@ def _status_block(name: str, tokens: list[str], notes: list[str]) -> DrbdResourc
             congested=to_bool(c.get("congested")), peer_devices=peer_devices))
     for v in (*(d.get("disk") for d in devs), *(p.get("peer-disk") for _, _, pp in conns for p in pp)):
         if v is not None and v not in DISK_STATES:
-            notes.append(f"{name}: unknown disk state {v!r}")
+            notes.append(f"{short(name)}: unknown disk state {snippet(v)}")
     return DrbdResource.build(name, res["role"], "status", volumes, tuple(connections), suspended=res.get("suspended"))
+
+
+def _mib_to_kib(mib_s: float | None) -> int | None:
+    kib = mib_s * 1024 if mib_s is not None else None
+    return round(kib) if kib is not None and math.isfinite(kib) else None
 
 
 def _peer_device_from_keys(p: dict[str, str], connected: bool) -> DrbdPeerDevice:
@@ -274,7 +280,7 @@ def _peer_device_from_keys(p: dict[str, str], connected: bool) -> DrbdPeerDevice
         replication_state=p.get("replication") or ("Established" if connected else "Off"),
         peer_disk_state=p.get("peer-disk") or p.get("disk") or "DUnknown",  # "disk:" in old user guides
         peer_client=to_bool(p.get("peer-client")), resync_suspended=p.get("resync-suspended"),
-        sync_percent=to_float(p.get("done")), speed_kib_s=round(dbdt1 * 1024) if dbdt1 is not None else None,
+        sync_percent=to_float(p.get("done")), speed_kib_s=_mib_to_kib(dbdt1),
         eta_s=to_int(p.get("eta")), out_of_sync_kib=to_int(p.get("out-of-sync")),
         received_kib=to_int(p.get("received")), sent_kib=to_int(p.get("sent")))
 
@@ -335,8 +341,7 @@ def _json_peer_device(p: dict[str, Any]) -> DrbdPeerDevice:
         volume=_j(p, "volume", int) or 0, replication_state=repl,
         peer_disk_state=_j(p, "peer-disk-state", str) or "DUnknown", peer_client=_j(p, "peer-client", bool),
         resync_suspended=_j(p, "resync-suspended", str), sync_percent=pct,
-        speed_kib_s=round(speed * 1024) if speed is not None else None,
-        want_kib_s=round(want * 1024) if want else None,
+        speed_kib_s=_mib_to_kib(speed), want_kib_s=_mib_to_kib(want) if want else None,
         eta_s=eta if eta is not None and eta != NO_ETA_SENTINEL else None,
         out_of_sync_kib=_j(p, "out-of-sync", int), received_kib=_j(p, "received", int), sent_kib=_j(p, "sent", int))
 
@@ -357,7 +362,8 @@ def parse_drbdsetup_status_json(text: str) -> Parsed[tuple[DrbdResource, ...]]:
             notes.append(f"item {i}: not a resource object")
             continue
         vols = tuple(DrbdVolume(
-            volume=_j(d, "volume", int) or 0, minor=_j(d, "minor", int), disk_state=_j(d, "disk-state", str) or "DUnknown",
+            volume=_j(d, "volume", int) or 0, minor=_j(d, "minor", int),
+            disk_state=_j(d, "disk-state", str) or "DUnknown",
             client=_j(d, "client", bool), quorum=_j(d, "quorum", bool),
             open=(None if d.get("open") is None else str(d["open"]).lower()),
             size_kib=_j(d, "size", int), read_kib=_j(d, "read", int), written_kib=_j(d, "written", int),
@@ -576,15 +582,24 @@ def parse_dstate(text: str) -> Parsed[tuple[DrbdDiskStates, ...]]:
 
 
 # ---- errors of drbdadm/drbdsetup actions -----------------------------------------------------------
-_SC_RE = re.compile(r"(?:(?P<obj>[^\s:]+): )?State change failed: \((?P<code>-?\d+)\)\s*(?P<text>.*)")
-_FAIL_RE = re.compile(r"(?:(?P<obj>[^\s:]+): )?Failure: \((?P<code>-?\d+)\)\s*(?P<text>.*)")
+_SC_RE = re.compile(r"State change failed: \((?P<code>-?\d+)\)\s*(?P<text>.*)")
+_FAIL_RE = re.compile(r"Failure: \((?P<code>-?\d+)\)\s*(?P<text>.*)")
 _CMD_RE = re.compile(r"Command '(?P<cmd>.*)' terminated with exit code (?P<rc>\d+)")
-_NO_RES_RE = re.compile(r"(?P<obj>[^\s:]+): No such resource")
 _STATE_REASONS: dict[int, DrbdErrorReason] = {-1: "peer-is-primary", -12: "device-held-open",
                                                -15: "need-connection", -2: "no-uptodate-data"}
 _FAIL_REASONS: dict[int, DrbdErrorReason] = {125: "already-connected", 127: "minor-not-allocated",
                                              158: "unknown-resource", 162: "invalid-config-request"}
 _NOISE = ("DRBD module version:", "userland version:", "preferably kernel and userland")
+
+
+def _object_before(line: str, pos: int) -> str | None:
+    """The `<obj>` of `<obj>: State change failed...` (string operations: a regex here would be
+    quadratic on a long line without colons)."""
+    head = line[:pos].rstrip()
+    if not head.endswith(":"):
+        return None
+    words = head[:-1].split()
+    return words[-1] if words and ":" not in words[-1] else None
 
 
 @never_raises()
@@ -605,12 +620,15 @@ def parse_drbd_error(stderr: str, exit_code: int | None = None) -> Parsed[DrbdEr
             info.append(ln)
         elif err is None and (m := _SC_RE.search(ln)):
             code = int(m["code"])
-            err = DrbdError("state-change", code, m["text"].strip(), _STATE_REASONS.get(code, "other"), None, m["obj"])
+            err = DrbdError("state-change", code, m["text"].strip(), _STATE_REASONS.get(code, "other"), None,
+                            _object_before(ln, m.start()))
         elif err is None and (m := _FAIL_RE.search(ln)):
             code = int(m["code"])
-            err = DrbdError("failure", code, m["text"].strip(), _FAIL_REASONS.get(code, "other"), None, m["obj"])
-        elif err is None and (m := _NO_RES_RE.search(ln)):
-            err = DrbdError("failure", None, "No such resource", "unknown-resource", None, m["obj"])
+            err = DrbdError("failure", code, m["text"].strip(), _FAIL_REASONS.get(code, "other"), None,
+                            _object_before(ln, m.start()))
+        elif err is None and ln.endswith(": No such resource"):
+            err = DrbdError("failure", None, "No such resource", "unknown-resource", None,
+                            _object_before(ln, len(ln) - len("No such resource")))
         elif err is None and "was built without support for drbd kernel code 8.4" in ln:
             err = DrbdError("other", None, ln, "no-84-support", None)
     rc = exit_code if exit_code is not None else cmd_rc

@@ -11,7 +11,17 @@ from collections.abc import Iterable
 from typing import Any
 
 from hatui.model import GaleraState, GraState, Parsed, RecoveredPosition
-from hatui.probes import UINT64_MAX, never_raises, quote, snippet, to_bool, to_float, to_int, valid_path
+from hatui.probes import (
+    UINT64_MAX,
+    never_raises,
+    quote,
+    short,
+    snippet,
+    to_bool,
+    to_float,
+    to_int,
+    valid_path,
+)
 
 # ---- commands --------------------------------------------------------------------------------------
 WSREP_STATUS_SQL = "SHOW GLOBAL STATUS LIKE 'wsrep%'"
@@ -88,10 +98,12 @@ def parse_wsrep_status(source: str | Iterable[tuple[Any, Any]]) -> Parsed[Galera
             for row in source:
                 name, value = row[0], row[1]
                 name = name.decode(errors="replace") if isinstance(name, bytes) else str(name)
-                value = value.decode(errors="replace") if isinstance(value, bytes) else ("" if value is None else str(value))
+                if isinstance(value, bytes):
+                    value = value.decode(errors="replace")
+                value = "" if value is None else str(value)
                 rows.append((name, value))
         except (TypeError, IndexError, ValueError) as exc:
-            notes.append(f"rows not understood: {exc}")
+            notes.append(f"rows not understood: {short(exc)}")
         raw = "\n".join(f"{n}\t{v}" for n, v in rows)
     v = {name.lower(): value.strip() for name, value in rows}
     if not any(k.startswith("wsrep_") for k in v):
@@ -100,13 +112,13 @@ def parse_wsrep_status(source: str | Iterable[tuple[Any, Any]]) -> Parsed[Galera
     g = v.get
     status = g("wsrep_cluster_status") or None
     if status is not None and status not in CLUSTER_STATUSES:
-        notes.append(f"wsrep_cluster_status {status!r} not understood")
+        notes.append(f"wsrep_cluster_status {snippet(status)} not understood")
     local_state = to_int(g("wsrep_local_state"))
     if g("wsrep_local_state") and local_state not in LOCAL_STATES:
-        notes.append(f"wsrep_local_state {g('wsrep_local_state')!r} not understood")
+        notes.append(f"wsrep_local_state {snippet(g('wsrep_local_state') or '')} not understood")
     for key in ("wsrep_cluster_state_uuid", "wsrep_local_state_uuid"):
         if g(key) and not _UUID_RE.match(g(key) or ""):
-            notes.append(f"{key} {g(key)!r} is not a UUID")
+            notes.append(f"{key} {snippet(g(key) or '')} is not a UUID")
     state = GaleraState(
         cluster_size=to_int(g("wsrep_cluster_size")), cluster_status=status, local_state=local_state,
         local_state_comment=g("wsrep_local_state_comment") or None,
@@ -141,20 +153,21 @@ def parse_grastate(text: str) -> Parsed[GraState]:
     if uuid is None and seqno_text is None:
         return Parsed(None, tuple(notes) or ("no uuid: or seqno: line",), text)
     if uuid is not None and not _UUID_RE.match(uuid):
-        notes.append(f"uuid {uuid!r} is not a UUID")
+        notes.append(f"uuid {snippet(uuid)} is not a UUID")
         uuid = None
     seqno = to_int(seqno_text)
     if seqno_text is not None and seqno is None:
-        notes.append(f"seqno {seqno_text!r} is not a number")
+        notes.append(f"seqno {snippet(seqno_text)} is not a number")
     stb_text = kv.get("safe_to_bootstrap")
     stb = to_bool(stb_text) if stb_text in ("0", "1") else None
     if stb_text is not None and stb is None:
-        notes.append(f"safe_to_bootstrap {stb_text!r} is not 0 or 1")
+        notes.append(f"safe_to_bootstrap {snippet(stb_text)} is not 0 or 1")
     return Parsed(GraState(uuid, seqno, stb, kv.get("version")), tuple(notes), text)
 
 
 # ---- error log -------------------------------------------------------------------------------------
-_RECOVERED_RE = re.compile(r"WSREP: Recovered position(?: from storage)?:?\s+(?P<uuid>[0-9a-fA-F-]{36}):(?P<seqno>-?\d+)")
+_RECOVERED_RE = re.compile(r"WSREP: Recovered position(?: from storage)?:?\s+"
+                           r"(?P<uuid>[0-9a-fA-F-]{36}):(?P<seqno>-?\d+)")
 
 
 @never_raises()
@@ -166,6 +179,7 @@ def parse_recovered_position(text: str) -> Parsed[RecoveredPosition]:
         if (m := _RECOVERED_RE.search(line)) and _UUID_RE.match(m["uuid"]):
             found = RecoveredPosition(m["uuid"], int(m["seqno"]), line.strip())
     if found is None:
-        why = "position recovery was skipped" if "skipping position recovery" in text else "no 'Recovered position' line"
+        skipped = "skipping position recovery" in text
+        why = "position recovery was skipped" if skipped else "no 'Recovered position' line"
         return Parsed(None, (why,), text)
     return Parsed(found, (), text)

@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any, Literal
 
 from hatui.model import IpAddress, NotifyEvent, Parsed, TrackFile, TrackScript, Vip, VrrpInstance, VrrpStats
-from hatui.probes import never_raises, quote, snippet, to_float, to_int, valid_path
+from hatui.probes import never_raises, quote, short, snippet, to_float, to_int, valid_path
 
 # ---- commands --------------------------------------------------------------------------------------
 PID_FILE = "/run/keepalived.pid"  # the parent: dump signals go to it
@@ -126,7 +126,7 @@ def parse_keepalived_json(text: str) -> Parsed[tuple[VrrpInstance, ...]]:
         state_n, want_n = _n(d, "state"), _n(d, "wantstate")
         state = STATE_BY_NUMBER.get(state_n, "unknown") if state_n is not None else "unknown"
         if state == "unknown":
-            notes.append(f"{d['iname']}: state {d.get('state')!r} not understood")
+            notes.append(f"{short(d['iname'])}: state {snippet(str(d.get('state')))} not understood")
         vips = tuple(v for v in (parse_vip(x) for x in _strings(d, "vips")) if v)
         held = tuple(v.address for v in vips if v.installed)
         if not held and d.get("vipset") is True:  # before 2.1.0 the strings had no " set" marker
@@ -234,7 +234,7 @@ def parse_keepalived_data(text: str) -> Parsed[tuple[VrrpInstance, ...]]:
         kv = inst.kv
         state = kv.get("State", "unknown")
         if state not in STATES:
-            notes.append(f"{inst.name}: state {state!r} not understood")
+            notes.append(f"{short(inst.name)}: state {snippet(state)} not understood")
             state = "unknown"
         vips = tuple(v for v in (parse_vip(x) for x in inst.lists.get("Virtual IP", [])) if v)
         tracked: list[TrackScript] = []
@@ -256,13 +256,15 @@ def parse_keepalived_data(text: str) -> Parsed[tuple[VrrpInstance, ...]]:
         # "Virtual IP = <count>".  keepalived installs VIPs exactly while MASTER, so infer from that.
         if vips and (kv.get("Virtual IP") or "Listening device" in kv):
             held = tuple(v.address for v in vips) if state == "MASTER" else ()
-            notes.append(f"{inst.name}: keepalived < 2.1 does not mark installed VIPs; inferred from state {state}")
+            notes.append(f"{short(inst.name)}: keepalived < 2.1 does not mark installed VIPs; "
+                         f"inferred from state {state}")
         lt = kv.get("Last transition", "").split(" ", 1)[0]
         faults = kv.get("Number of tracker faults", kv.get("Number of interface and track script faults"))
         out.append(VrrpInstance(
             name=inst.name, state=state, wanted_state=kv.get("Wantstate"),
             base_priority=to_int(kv.get("Priority")), effective_priority=to_int(kv.get("Effective priority")),
-            vrid=to_int(kv.get("Virtual Router ID")), vips_held=held, track_scripts=tuple(tracked), last_transition=to_float(lt) or None,
+            vrid=to_int(kv.get("Virtual Router ID")), vips_held=held, track_scripts=tuple(tracked),
+            last_transition=to_float(lt) or None,
             master_router=kv.get("Master router"), master_priority=to_int(kv.get("Master priority")),
             interface=kv.get("Interface", kv.get("Listening device")), vips=vips, track_files=tuple(tfiles),
             fault_count=to_int(faults), source="data"))
