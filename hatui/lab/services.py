@@ -100,16 +100,19 @@ def start_all(lab: Lab, netplan: NetPlan, settings: LabSettings) -> None:
         start_mariadb(node1, bootstrap=True, out=out)
         t = wait_for("node1 MariaDB to bootstrap (Synced)", lambda: galera_synced(node1), 60)
         out(f"node1: Galera Primary, Synced after {t:.1f} s")
+    # keepalived on node1 as soon as its database is up, while node2 joins (its SST takes seconds):
+    # node1 takes the VIP (and with it DRBD primary) before node2's keepalived listens
+    fresh_pair = node1.service_pid("keepalived") is None and node2.service_pid("keepalived") is None
+    if fresh_pair and galera_synced(node1):
+        start_keepalived(node1, out)
     for node in (node1, node2):
         if node.service_pid("mariadb") is None:
             start_mariadb(node, bootstrap=False, out=out)
     t = wait_for("both MariaDB nodes Synced in a cluster of 2",
                  lambda: galera_synced(node1, 2) and galera_synced(node2, 2), 90)
     out(f"Galera: size 2, both Synced (waited {t:.1f} s)")
-    # keepalived: node1 first so that it takes the VIP (and with it DRBD primary) before node2 listens
-    fresh_pair = node1.service_pid("keepalived") is None and node2.service_pid("keepalived") is None
     start_keepalived(node1, out)
     if fresh_pair:
         t = wait_for(f"the VIP {netplan.vip} on node1", lambda: holds_vip(node1, netplan.vip), 20, 0.1)
-        out(f"node1: holds the VIP {netplan.vip} ({t:.1f} s)")
+        out(f"node1: holds the VIP {netplan.vip} ({t:.1f} s more)")
     start_keepalived(node2, out)
