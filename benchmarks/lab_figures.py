@@ -10,6 +10,7 @@ import argparse
 import os
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from hatui.lab import procs
 
 
 def lab(*args: str) -> None:
-    subprocess.run(["hatui", "lab", *args], check=True, capture_output=True, text=True)
+    subprocess.run([sys.executable, "-m", "hatui", "lab", *args], check=True, capture_output=True, text=True)
 
 
 def memory_kib() -> tuple[int, int, int]:

@@ -17,6 +17,7 @@ import asyncio
 import resource
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -117,9 +118,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=60)
     args = parser.parse_args()
-    subprocess.run(["hatui", "lab", "down"], capture_output=True)
-    subprocess.run(["hatui", "lab", "up"], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "hatui", "lab", "down"], capture_output=True)
+    subprocess.run([sys.executable, "-m", "hatui", "lab", "up"], check=True, capture_output=True)
     try:
         asyncio.run(main(args.seconds))
     finally:
-        subprocess.run(["hatui", "lab", "down"], capture_output=True)
+        subprocess.run([sys.executable, "-m", "hatui", "lab", "down"], capture_output=True)

@@ -20,4 +20,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
 fi
 PY=${PYTHON:-python3}
+# Debian's own python3 refuses a system-wide pip install (PEP 668) unless told; a pyenv or venv python ignores this
+export PIP_BREAK_SYSTEM_PACKAGES=1
 "$PY" -m pip install -q --disable-pip-version-check -e '.[test]'
+# pyenv: make the new `hatui` console script visible on PATH
+if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -15,6 +16,8 @@ from typing import TypeVar
 
 LAB_DIR = Path(os.environ.get("HATUI_LAB_DIR", "/var/lib/hatui-lab"))
 SUBNET = "198.18.0.0/24"
+# hatui run by this interpreter (no reliance on a console script being on PATH)
+HATUI = (sys.executable, "-m", "hatui")
 NODE_IP = {"node1": "198.18.0.11", "node2": "198.18.0.12"}
 VIP = "198.18.0.100"
 
@@ -96,7 +99,7 @@ def wait_until(what: str, probe: Callable[[], T], ok: Callable[[T], bool], timeo
 
 
 def hatui_lab(*args: str, timeout_s: float = 180) -> subprocess.CompletedProcess[str]:
-    res = subprocess.run(["hatui", "lab", "--dir", str(LAB_DIR), *args], capture_output=True, text=True,
+    res = subprocess.run([*HATUI, "lab", "--dir", str(LAB_DIR), *args], capture_output=True, text=True,
                          timeout=timeout_s)
     return res
 

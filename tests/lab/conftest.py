@@ -39,6 +39,8 @@ def _never_leave_a_lab_behind():
 
 def _up(*extra: str):
     reason = _lab_possible()
+    if reason and os.environ.get("HATUI_REQUIRE_LAB") == "1":
+        pytest.fail(f"the lab cannot run here, and HATUI_REQUIRE_LAB=1 (CI) forbids skipping: {reason}")
     if reason:
         pytest.skip(reason)
     res = helpers.hatui_lab("up", "--subnet", helpers.SUBNET, *extra)

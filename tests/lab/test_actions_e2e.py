@@ -18,7 +18,7 @@ pytestmark = pytest.mark.lab
 def hatui(*args: str, env_extra: dict[str, str] | None = None,
           timeout_s: float = 180) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **(env_extra or {})}
-    return subprocess.run(["hatui", "--config", str(helpers.LAB_DIR / "hatui-lab.yaml"), *args],
+    return subprocess.run([*helpers.HATUI, "--config", str(helpers.LAB_DIR / "hatui-lab.yaml"), *args],
                           capture_output=True, text=True, timeout=timeout_s, env=env, stdin=subprocess.DEVNULL)
 
 
@@ -60,7 +60,7 @@ def test_switchover_and_back(fresh_lab, tmp_path):
 
 
 def test_concurrent_switchovers_one_is_refused(fresh_lab):
-    cmd = ["hatui", "--config", str(helpers.LAB_DIR / "hatui-lab.yaml"), "switchover", "--to", "node2", "--yes"]
+    cmd = [*helpers.HATUI, "--config", str(helpers.LAB_DIR / "hatui-lab.yaml"), "switchover", "--to", "node2", "--yes"]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
              for _ in range(2)]
     outs = [p.communicate(timeout=180) for p in procs]
@@ -150,7 +150,7 @@ def test_galera_survivor_rebootstrapped_after_a_crash(fresh_lab):
 
 
 def test_fault_during_switchover_ends_in_a_named_safe_state(fresh_lab):
-    proc = subprocess.Popen(["hatui", "--config", str(helpers.LAB_DIR / "hatui-lab.yaml"), "switchover", "--to",
+    proc = subprocess.Popen([*helpers.HATUI, "--config", str(helpers.LAB_DIR / "hatui-lab.yaml"), "switchover", "--to",
                              "node2", "--yes"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             stdin=subprocess.DEVNULL)
     lines = []
@@ -171,7 +171,7 @@ def test_fault_during_switchover_ends_in_a_named_safe_state(fresh_lab):
 
 
 def _run_until(args: list[str], marker: str) -> tuple[subprocess.Popen, list[str]]:
-    proc = subprocess.Popen(["hatui", "--config", str(helpers.LAB_DIR / "hatui-lab.yaml"), *args],
+    proc = subprocess.Popen([*helpers.HATUI, "--config", str(helpers.LAB_DIR / "hatui-lab.yaml"), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
     lines = []
     for line in proc.stdout:

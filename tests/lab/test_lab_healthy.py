@@ -144,7 +144,7 @@ def test_unknown_or_changed_host_key_is_refused(healthy_lab, tmp_path):
                                                                          str(bad))
     cfg = tmp_path / "c.yaml"
     cfg.write_text(cfg_text)
-    res = subprocess.run(["hatui", "--config", str(cfg), "status", "--json"], capture_output=True, text=True,
+    res = subprocess.run([*helpers.HATUI, "--config", str(cfg), "status", "--json"], capture_output=True, text=True,
                          timeout=60)
     doc = json.loads(res.stdout)
     for node in doc["nodes"]:
@@ -158,7 +158,7 @@ def test_node_reached_through_a_jump_host(healthy_lab, tmp_path):
     text = text.replace("    host: 198.18.0.12\n", "    host: 198.18.0.12\n    jump_host: root@198.18.0.11:22\n")
     cfg = tmp_path / "c.yaml"
     cfg.write_text(text)
-    res = subprocess.run(["hatui", "--config", str(cfg), "status", "--json"], capture_output=True, text=True,
+    res = subprocess.run([*helpers.HATUI, "--config", str(cfg), "status", "--json"], capture_output=True, text=True,
                          timeout=60)
     doc = json.loads(res.stdout)
     node2 = next(n for n in doc["nodes"] if n["node"] == "node2")

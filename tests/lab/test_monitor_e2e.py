@@ -25,7 +25,7 @@ def config():
 
 
 def hatui(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["hatui", "--config", str(helpers.LAB_DIR / "hatui-lab.yaml"), *args],
+    return subprocess.run([*helpers.HATUI, "--config", str(helpers.LAB_DIR / "hatui-lab.yaml"), *args],
                           capture_output=True, text=True, timeout=60)
 
 
