@@ -11,11 +11,11 @@ deps:
 LAB_DIR ?= /var/lib/hatui-lab
 
 demo: deps
-	hatui lab up
-	hatui --config $(LAB_DIR)/hatui-lab.yaml
+	$(PYTHON) -m hatui lab up
+	$(PYTHON) -m hatui --config $(LAB_DIR)/hatui-lab.yaml
 
 test: deps
 	$(PYTHON) -m pytest -ra
 
 lab-down:
-	hatui lab down
+	$(PYTHON) -m hatui lab down
