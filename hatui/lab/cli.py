@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -20,7 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     lsub = lab.add_subparsers(dest="lab_cmd", required=True)
     up = lsub.add_parser("up", help="start the lab (idempotent)")
     up.add_argument("--subnet", default=DEFAULT_SUBNET, help=f"lab subnet (default {DEFAULT_SUBNET})")
-    up.add_argument("--drbd", choices=["84", "9"], default="84", help="DRBD version the emulator mimics")
+    up.add_argument("--drbd", choices=["84", "9", "real"], default="84",
+                    help="DRBD version the emulator mimics (84, 9); `real` is refused with the reason")
     up.add_argument("--checks", choices=["seed", "recommended"], default="seed",
                     help="keepalived health checks: the seed's (default) or ones that fail over correctly")
     up.add_argument("--resync-rate", type=int, default=40960, metavar="KIB_S",
@@ -39,6 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     lab = Lab(args.dir)
     try:
+        if args.lab_cmd == "up" and args.drbd == "real":
+            raise LabError(real_drbd_refusal())
         require_root()
         if args.lab_cmd == "up":
             lab.up(LabSettings(subnet=args.subnet, drbd=args.drbd, checks=args.checks,
@@ -71,6 +75,26 @@ def run(args: argparse.Namespace) -> int:
     except (LabError, LabNetError, NodeError, FaultError, WaitTimeout) as exc:
         print(f"hatui lab {args.lab_cmd}: {exc}", file=sys.stderr)
         return 1
+
+
+def real_drbd_refusal() -> str:
+    """Why `--drbd real` does not start: the kernel has no DRBD, or (where it has) the lab does not
+    drive a real DRBD on loop devices yet.  Checked before anything is created."""
+    if Path("/proc/drbd").exists():
+        found = "this kernel has DRBD (/proc/drbd exists)"
+    else:
+        try:
+            res = subprocess.run(["modprobe", "-n", "drbd"], capture_output=True, text=True, timeout=10)
+            probe = "`modprobe -n drbd` found the module" if res.returncode == 0 else (
+                f"`modprobe -n drbd` says: {(res.stderr or res.stdout).strip() or f'exit {res.returncode}'}")
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            probe = f"modprobe cannot run ({exc.strerror if isinstance(exc, OSError) else 'timed out'})"
+        if "found the module" not in probe:
+            return (f"--drbd real needs the kernel's DRBD module: /proc/drbd does not exist and {probe}. "
+                    "Use the emulator: --drbd 84 (Debian's stock module prints this format) or --drbd 9.")
+        found = f"this kernel has DRBD ({probe})"
+    return (f"{found}, but this version of the lab does not drive a real DRBD on loop devices; "
+            "use --drbd 84 or --drbd 9 (the emulator).")
 
 
 def _need_up(lab: Lab) -> None:
