@@ -1,4 +1,5 @@
-"""Each lab fault, with the seed's health checks: what REALLY happens, measured from the workstation side.
+"""Each lab fault, with the seed's health checks (and one with the recommended ones): what REALLY happens,
+measured from the workstation side.
 
 The expected outcomes below are the measured ones (docs/faults.md has them beside what the seed
 promises).  Where they differ from the promise, the test pins the real behaviour on purpose: hatui
@@ -119,3 +120,34 @@ def test_split_brain_is_detected_and_healed(fresh_lab):
     wait_until("node2's disk replaced by node1's data",
                lambda: sorted(p.name for p in (helpers.LAB_DIR / "drbd" / "disk-node2").iterdir()),
                lambda names: "split-brain-node1.txt" in names and "split-brain-node2.txt" not in names, 10)
+
+
+@pytest.mark.parametrize("fresh_lab", [("--checks", "recommended")], indirect=True)
+def test_recommended_checks_standby_at_full_priority_and_node1_preempts_after_heal(fresh_lab):
+    """`--checks recommended` (docs/faults.md, second table): the healthy standby is not penalised, stop-mariadb
+    fails over, and after heal node1 (100) takes the VIP back from node2 (90): keepalived preempts."""
+    import json
+    import subprocess
+
+    def status() -> dict:
+        res = subprocess.run([*helpers.HATUI, "--config", str(helpers.LAB_DIR / "hatui-lab.yaml"), "status", "--json"],
+                             capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res.stderr
+        return json.loads(res.stdout)
+
+    def prios(doc: dict) -> list[int | None]:
+        return [n["vrrp"][0]["effective_priority"] if n["vrrp"] else None for n in doc["nodes"]]
+
+    doc, _ = wait_until("priorities 100/90", status, lambda d: prios(d) == [100, 90], timeout_s=15, interval_s=1)
+    assert "standby-penalised" not in {f["code"] for f in doc["findings"]}
+    fault("stop-mariadb", "node1")
+    o, _ = wait_until("VIP, DRBD primary, mount and web on node2", outcome, moved_to_node2, timeout_s=10)
+    assert o.galera_of("node2") == GALERA_OK
+    heal("node1")
+
+    def back_on_node1(o: Outcome) -> bool:
+        return (o.vip == ("node1",) and o.drbd_primary == ("node1",) and o.mounted == ("node1",) and o.web == "node1"
+                and o.cstate_of("node1") == "Connected" and o.galera_of("node1") == GALERA_OK
+                and o.galera_of("node2") == GALERA_OK)
+
+    wait_until("node1 preempts: everything back on node1", outcome, back_on_node1, timeout_s=60)
