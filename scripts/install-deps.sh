@@ -22,6 +22,6 @@ fi
 PY=${PYTHON:-python3}
 # Debian's own python3 refuses a system-wide pip install (PEP 668) unless told; a pyenv or venv python ignores this
 export PIP_BREAK_SYSTEM_PACKAGES=1
-"$PY" -m pip install -q --disable-pip-version-check -e '.[test]'
+"$PY" -m pip install -q --disable-pip-version-check -c scripts/constraints.txt -e '.[test]'
 # pyenv: make the new `hatui` console script visible on PATH
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
