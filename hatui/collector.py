@@ -42,6 +42,8 @@ class _NodeLoop:
     log_started: bool = False
     cycles: int = 0
     last_ka_data: CommandResult | None = None
+    # (instance, state, effective priority) from the JSON read together with last_ka_data
+    ka_key_at_data: tuple | None = None
     signums: tuple[int, int] | None = None  # (JSON, DATA)
     mysql: pymysql.connections.Connection | None = None
     failures: int = 0
@@ -83,8 +85,7 @@ class Collector:
             "ka_json": "[ -r /tmp/keepalived.json ] && printf '%s\\n' \"$(< /tmp/keepalived.json)\"",
             # the data dump (~7 KB) only gives the track scripts' GOOD/BAD: every 3rd cycle is enough
             # (they run every few seconds); the JSON dump with state and priorities comes every cycle
-            **({"ka_data": "[ -r /tmp/keepalived.data ] && printf '%s\\n' \"$(< /tmp/keepalived.data)\""}
-               if lp.cycles % 3 == 0 or lp.last_ka_data is None else {}),
+            **({"ka_data": _KA_DATA_CMD} if lp.cycles % 3 == 0 or lp.last_ka_data is None else {}),
             "drbd_proc": f"DRBD_PROC=$(< {proc}) 2>/dev/null; printf '%s\\n' \"$DRBD_PROC\"",
             # DRBD 9 (or a /proc/drbd without device lines): ask drbdsetup; 8.4 needs nothing more
             "drbd_events": f"[[ \"$DRBD_PROC\" =~ [0-9]+:\\ cs: ]] || "
@@ -162,8 +163,19 @@ class Collector:
         for key in ("ka_json", "ka_data"):  # the VRRP password goes no further than this
             if key in res:
                 res[key] = CommandResult(res[key].exit_status, keepalived.redact(res[key].output))
+        ka_key = _vrrp_key(res.get("ka_json"))
+        if "ka_data" not in res and lp.last_ka_data is not None and ka_key != lp.ka_key_at_data:
+            # state or priority moved since the data dump we hold: its script GOOD/BAD and track-file values
+            # are stale. The file on the node was rewritten with the JSON we just read: fetch it now.
+            try:
+                extra = await lp.transport.batch({"ka_data": _KA_DATA_CMD})
+                res["ka_data"] = CommandResult(extra["ka_data"].exit_status,
+                                               keepalived.redact(extra["ka_data"].output))
+            except TransportError:
+                pass  # the next full cycle decides whether the node is still reachable
         if "ka_data" in res:
             lp.last_ka_data = res["ka_data"]
+            lp.ka_key_at_data = ka_key
         elif lp.last_ka_data is not None:
             res["ka_data"] = lp.last_ka_data
         if self.recorder is not None:
@@ -318,6 +330,17 @@ def node_from_raw(config: Config, name: str, res: dict[str, CommandResult],
         node=name, reachable=True, poll_age_s=0.0, vrrp=vrrp, addresses=addrs.value or (), drbd=drbd_res,
         galera=galera_state, grastate=grastate, notes=tuple(dict.fromkeys(notes)), keepalived_running=ka_running,
         drbd_mounted=res.get("mounted", empty).ok, mysql_error=mysql_error)
+
+
+_KA_DATA_CMD = "[ -r /tmp/keepalived.data ] && printf '%s\\n' \"$(< /tmp/keepalived.data)\""
+
+
+def _vrrp_key(js: CommandResult | None) -> tuple | None:
+    """What a data dump's track-script statuses must agree with: each instance's state and priority."""
+    if js is None or not js.output.strip():
+        return None
+    value = keepalived.parse_keepalived_json(js.output).value or ()
+    return tuple((i.name, i.state, i.effective_priority) for i in value)
 
 
 def _merge_vrrp(js: tuple | None, data: tuple | None) -> tuple:
