@@ -264,15 +264,22 @@ def prediction_findings(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]
                      "priority, so some failures of the active node will not move the VIP.",
                      "Make the check accept a healthy standby (see docs: recommended checks).", standby)
     two_node = cfg.mariadb.expected_cluster_size == 2
+    s_drbd = drbd_resource(s_node, cfg.drbd.resource) if s_node and s_node.reachable else None
+    # DRBD promotes only a node with UpToDate data (a SyncTarget is Inconsistent until 100 %)
+    no_data = s_drbd.disk_state if s_drbd is not None and s_drbd.disk_state != "UpToDate" else None
     for p in preds:
         verdict = "takes over" if p.takes_over else "would NOT take over"
         crash = "crash" in p.scenario and two_node
-        severity = "warning" if not p.takes_over or crash else "info"
+        severity = "warning" if not p.takes_over or crash or (p.takes_over and no_data) else "info"
         explanation = "Computed from the track scripts' weights and their current status."
+        if p.takes_over and no_data:
+            explanation += (f" But {standby}'s DRBD disk is {no_data}: DRBD refuses to promote it, so the VIP "
+                            f"would move to a node that cannot mount {cfg.drbd.mount_point}.")
         if crash and p.takes_over:
             explanation += (f" Then {standby}'s Galera loses quorum (1 vote of 2, the peer left without a "
                             "goodbye): the VIP and the data move to a node whose database refuses queries.")
         action = ("Fix the weights or checks if the promised failover would not happen." if not p.takes_over
+                  else f"Let {standby}'s DRBD disk reach UpToDate before relying on a failover." if no_data
                   else "Plan a Galera re-bootstrap of the survivor (or add an arbitrator, garbd)." if crash
                   else "Nothing to do.")
         yield _f(severity, "failover-prediction",

@@ -58,6 +58,18 @@ def test_resync_recording():
     found = rediagnose(rec("resync"))
     titles = " ".join(f.title for f in found["drbd-resync"])
     assert "SyncTarget" in titles and "SyncSource" in titles and "%" in titles
+    # the standby (node1) is the SyncTarget: a failover would pick a node DRBD cannot promote
+    takeovers = [f for f in found["failover-prediction"] if f.title.endswith("node1 takes over")]
+    assert takeovers
+    for f in takeovers:
+        assert f.severity == "warning"
+        assert "node1's DRBD disk is Inconsistent: DRBD refuses to promote it" in f.explanation
+        assert "UpToDate" in f.action
+
+
+def test_prediction_with_an_uptodate_standby_does_not_mention_promotion():
+    found = rediagnose(rec("healthy"))
+    assert not any("refuses to promote" in f.explanation for f in found["failover-prediction"])
 
 
 def test_node_down_recording():
