@@ -8,6 +8,7 @@ with a node down); then
 * the real app, connected to the lab, is rendered to screenshots/<scenario>.svg.
 
     sudo python scripts/record_fixtures.py        (needs the lab's packages; brings the lab up and down)
+    sudo python scripts/record_fixtures.py --screenshots-only   (the README's screenshots, fixtures untouched)
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ def lab(*args: str) -> None:
         raise SystemExit(f"hatui lab {' '.join(args)} failed: {res.stderr}")
 
 
+SCREENSHOTS_ONLY = "--screenshots-only" in sys.argv[1:]
+
+
 async def capture(name: str, settle_s: float) -> None:
     config = load(str(observe.LAB_DIR / "hatui-lab.yaml"))
     collector = Collector(config)
@@ -50,6 +54,9 @@ async def capture(name: str, settle_s: float) -> None:
         assert snap is not None
         SHOTS.mkdir(exist_ok=True)
         app.save_screenshot(str(SHOTS / f"{name}.svg"))
+    if SCREENSHOTS_ONLY:
+        print(f"{name}: {len(snap.findings)} findings, screenshot screenshots/{name}.svg")
+        return
     FIXTURES.mkdir(parents=True, exist_ok=True)
     doc = {
         "provenance": f"recorded from the hatui lab by scripts/record_fixtures.py on {time.strftime('%Y-%m-%d %H:%M')}",
