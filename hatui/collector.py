@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -335,12 +336,15 @@ def node_from_raw(config: Config, name: str, res: dict[str, CommandResult],
 _KA_DATA_CMD = "[ -r /tmp/keepalived.data ] && printf '%s\\n' \"$(< /tmp/keepalived.data)\""
 
 
+_VRRP_KEY_RE = re.compile(r'"(?:iname|state|effective_priority)":\s*("[^"]*"|-?\d+)')
+
+
 def _vrrp_key(js: CommandResult | None) -> tuple | None:
-    """What a data dump's track-script statuses must agree with: each instance's state and priority."""
+    """What a data dump's track-script statuses must agree with: each instance's name, state and
+    effective priority, picked from the JSON text (the full parse comes later, once)."""
     if js is None or not js.output.strip():
         return None
-    value = keepalived.parse_keepalived_json(js.output).value or ()
-    return tuple((i.name, i.state, i.effective_priority) for i in value)
+    return tuple(_VRRP_KEY_RE.findall(js.output))
 
 
 def _merge_vrrp(js: tuple | None, data: tuple | None) -> tuple:
