@@ -32,6 +32,7 @@ from hatui.transport import CommandResult, NodeTransport, TransportError, transp
 KEEPALIVED_PID = "/run/keepalived.pid"
 MAX_EVENTS = 500
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 15.0)
+PUBLISH_COALESCE_S = 0.05
 
 
 @dataclass
@@ -65,6 +66,7 @@ class Collector:
         self._tasks: list[asyncio.Task[None]] = []
         self._latest: ClusterSnapshot | None = None
         self._web_wake = asyncio.Event()
+        self._publish_pending = False
         # called with (node, raw poll) after every successful poll: used to record fixtures
         self.recorder: Callable[[str, dict], None] | None = None
 
@@ -284,6 +286,15 @@ class Collector:
             await self._sleep(self._web_wake, max(0.0, self.config.poll_interval_s - (time.monotonic() - started)))
 
     def _publish(self) -> None:
+        """Tell the UI, coalescing: both nodes' polls and the web check of one cycle finish within a few
+        ms of each other, and one snapshot (merge + diagnosis + redraw) serves them all."""
+        if self.on_snapshot is None or self._publish_pending:
+            return
+        self._publish_pending = True
+        asyncio.get_running_loop().call_later(PUBLISH_COALESCE_S, self._publish_now)
+
+    def _publish_now(self) -> None:
+        self._publish_pending = False
         if self.on_snapshot is not None:
             self.on_snapshot(self.snapshot())
 
