@@ -581,7 +581,10 @@ def test_killed_daemon_drops_connection(make_pair: Any, version: str) -> None:
     else:
         p.wait_status("node1", "node2 connection:Connecting", timeout=3)
     assert time.time() - t0 < PING_TIMEOUT + 3 * TICK + 0.3
-    r = p.adm("node2", "status", "r0")
+    # node2's own tools see the module gone once its last heartbeat is older than live_s (0.5 s here);
+    # the peer may notice a little earlier, so wait for it rather than race it
+    r = p.wait(lambda: (res := p.adm("node2", "status", "r0")).returncode != 0 and res, timeout=2,
+               what="node2's drbdsetup to find no module")
     if version == "84":  # user/v84/drbdsetup.c modprobe_drbd()
         assert (r.returncode, r.stderr) == (
             20,
