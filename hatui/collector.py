@@ -128,7 +128,8 @@ class Collector:
 
             def query() -> list[tuple[str, str]]:
                 if lp.mysql is None:
-                    lp.mysql = pymysql.connect(host="127.0.0.1", port=port, user=cfg.user, password=cfg.password() or "",
+                    lp.mysql = pymysql.connect(host="127.0.0.1", port=port, user=cfg.user,
+                                               password=cfg.password() or "",
                                                connect_timeout=self.config.command_timeout_s,
                                                read_timeout=self.config.command_timeout_s)
                 with lp.mysql.cursor() as cur:

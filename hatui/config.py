@@ -127,7 +127,9 @@ class _Reader:
     def scalar(self) -> Any:
         if not isinstance(self.node, yaml.ScalarNode):
             raise self.error("expected a single value, not a list or mapping")
-        return yaml.safe_load(yaml.serialize(self.node)) if self.node.tag != "tag:yaml.org,2002:str" else self.node.value
+        if self.node.tag == "tag:yaml.org,2002:str":
+            return self.node.value
+        return yaml.safe_load(yaml.serialize(self.node))
 
     def string(self, pattern: re.Pattern[str] | None = None, what: str = "") -> str:
         value = self.scalar()
@@ -219,7 +221,9 @@ def parse(text: str, path: Path) -> Config:
         ka = m["keepalived"].mapping({"instance"})
         if "instance" in ka:
             kwargs["keepalived_instance"] = ka["instance"].string(NAME_RE, "a vrrp_instance name")
-    abs_path = lambda r: r.string(PATH_RE, "an absolute path")
+    def abs_path(r: _Reader) -> str:
+        return r.string(PATH_RE, "an absolute path")
+
     kwargs["drbd"] = _section(m.get("drbd"), DrbdConfig, {
         "resource": lambda r: r.string(NAME_RE, "a DRBD resource name"),
         "device": abs_path, "mount_point": abs_path, "proc_file": abs_path,

@@ -48,7 +48,8 @@ def _ago(epoch: float | None, now: float) -> str:
 def reachability(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]:
     for n in snap.nodes:
         if not n.reachable:
-            yield _f("critical", "node-unreachable", f"{n.node} unreachable{_ago(n.since_epoch_s, snap.taken_at_epoch_s)}",
+            ago = _ago(n.since_epoch_s, snap.taken_at_epoch_s)
+            yield _f("critical", "node-unreachable", f"{n.node} unreachable{ago}",
                      f"hatui cannot reach {n.node}: {n.error or 'no answer'}. What it last showed may be stale.",
                      "Check the node's power and network; hatui keeps reconnecting with backoff.", n.node)
         elif n.keepalived_running is False:
@@ -256,9 +257,9 @@ def prediction_findings(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]
     if s_inst is not None:
         bad = [t.name for t in s_inst.track_scripts if t.status == "BAD" and (t.weight or 0) < 0]
         if bad and s_inst.base_priority is not None:
+            down = s_inst.base_priority - (s_inst.effective_priority or s_inst.base_priority)
             yield _f("warning", "standby-penalised",
-                     f"standby {standby} runs {s_inst.base_priority - (s_inst.effective_priority or s_inst.base_priority)}"
-                     f" points down ({', '.join(bad)} failing)",
+                     f"standby {standby} runs {down} points down ({', '.join(bad)} failing)",
                      f"On a healthy standby these checks fail by design of the check, not because something is "
                      f"wrong (e.g. a chk_drbd that wants the Primary role): {standby} competes with a lower "
                      "priority, so some failures of the active node will not move the VIP.",
@@ -283,7 +284,8 @@ def prediction_findings(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]
                   else "Plan a Galera re-bootstrap of the survivor (or add an arbitrator, garbd)." if crash
                   else "Nothing to do.")
         yield _f(severity, "failover-prediction",
-                 f"If {p.scenario}: {active} {p.active_priority} vs {standby} {p.standby_priority} → {standby} {verdict}",
+                 f"If {p.scenario}: {active} {p.active_priority} vs {standby} {p.standby_priority} "
+                 f"→ {standby} {verdict}",
                  explanation, action, active, standby)
 
 

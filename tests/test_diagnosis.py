@@ -124,7 +124,8 @@ def test_galera_non_primary_explains_two_nodes():
 def test_galera_uuid_mismatch():
     snap = rec("healthy")
     n2 = snap.node("node2")
-    snap = with_node(snap, "node2", galera=replace(n2.galera, cluster_state_uuid="00000000-0000-0000-0000-000000000001"))
+    other_uuid = "00000000-0000-0000-0000-000000000001"
+    snap = with_node(snap, "node2", galera=replace(n2.galera, cluster_state_uuid=other_uuid))
     assert "galera-uuid-mismatch" in rediagnose(snap)
 
 

@@ -93,7 +93,8 @@ class Node:
         deadline = time.monotonic() + timeout_s
         while not booted.exists():
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise NodeError(f"{self.name}: booting its namespaces failed; see {self.dir('var-log')}/hatui-lab-boot.log")
+                raise NodeError(f"{self.name}: booting its namespaces failed; "
+                                f"see {self.dir('var-log')}/hatui-lab-boot.log")
             time.sleep(0.02)
         procs.record(self.pidfile("holder"), proc.pid)
         return True

@@ -64,7 +64,8 @@ RECOMMENDED_CHECKS = {
         #!/bin/bash
         # chk_galera (recommended): this node belongs to the Primary component and is ready.
         {path}
-        OUT=$(mysql --connect-timeout=2 -N -B -e "SHOW STATUS WHERE Variable_name IN ('wsrep_cluster_status','wsrep_ready')" 2>/dev/null)
+        OUT=$(mysql --connect-timeout=2 -N -B \\
+            -e "SHOW STATUS WHERE Variable_name IN ('wsrep_cluster_status','wsrep_ready')" 2>/dev/null)
         echo "$OUT" | grep -q "^wsrep_cluster_status.Primary$" || exit 1
         echo "$OUT" | grep -q "^wsrep_ready.ON$" || exit 1
         exit 0

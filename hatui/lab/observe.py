@@ -29,11 +29,13 @@ echo "role=$(drbdadm role r0 2>/dev/null)"
 echo "cstate=$(drbdadm cstate r0 2>/dev/null)"
 echo "dstate=$(drbdadm dstate r0 2>/dev/null)"
 if mountpoint -q /mnt/drbd; then echo mounted=1; else echo mounted=0; fi
-mysql --connect-timeout=2 -N -B -e "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_size','wsrep_cluster_status','wsrep_local_state_comment','wsrep_ready')" 2>/dev/null | tr '\t' '='
+mysql --connect-timeout=2 -N -B -e "SHOW GLOBAL STATUS WHERE Variable_name IN \
+  ('wsrep_cluster_size','wsrep_cluster_status','wsrep_local_state_comment','wsrep_ready')" 2>/dev/null | tr '\t' '='
 """
 
 
-def ssh(node: str, command: str, lab_dir: Path | None = None, timeout_s: float = 15) -> subprocess.CompletedProcess[str]:
+def ssh(node: str, command: str, lab_dir: Path | None = None,
+        timeout_s: float = 15) -> subprocess.CompletedProcess[str]:
     ssh_dir = (lab_dir or LAB_DIR) / "ssh"
     argv = [
         "ssh", "-i", str(ssh_dir / "id_ed25519"),
@@ -137,7 +139,8 @@ def outcome() -> Outcome:
         elif not f.galera:
             galera.append((f.node, "down"))
         else:
-            galera.append((f.node, f"{f.galera.get('wsrep_cluster_status')}/{f.galera.get('wsrep_local_state_comment')}"))
+            g = f.galera
+            galera.append((f.node, f"{g.get('wsrep_cluster_status')}/{g.get('wsrep_local_state_comment')}"))
     return Outcome(
         vip=tuple(f.node for f in all_facts if f.vip),
         drbd_primary=tuple(f.node for f in all_facts if f.drbd_local_role == "Primary"),

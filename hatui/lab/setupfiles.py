@@ -46,8 +46,8 @@ def ssh_material(lab: Lab, netplan: NetPlan) -> None:
         hostkey = ssh / node.name / "ssh_host_ed25519_key"
         hostkey.parent.mkdir(exist_ok=True)
         if not hostkey.exists():
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{node.name}-host", "-f", str(hostkey)],
-                           check=True)
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{node.name}-host",
+                            "-f", str(hostkey)], check=True)
         pub = (ssh / node.name / "ssh_host_ed25519_key.pub").read_text().split()
         known.append(f"{node.ip} {pub[0]} {pub[1]}")
     (ssh / "known_hosts").write_text("\n".join(known) + "\n")
