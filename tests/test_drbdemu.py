@@ -116,6 +116,13 @@ class Pair:
                 [sys.executable, str(EMU), "kernel"], env=self.env(node), stdout=log, stderr=log
             )
 
+    def events2(self, node: str, target: str) -> subprocess.Popen[str]:
+        """A following `drbdsetup events2 TARGET` on the node, stopped with the pair."""
+        stream = subprocess.Popen([sys.executable, str(EMU), "drbdsetup", "events2", target], env=self.env(node),
+                                  stdout=subprocess.PIPE, text=True)
+        self.others.append(stream)
+        return stream
+
     def kill(self, node: str, sig: int = signal.SIGKILL) -> None:
         p = self.daemons.pop(node)
         p.send_signal(sig)
@@ -451,13 +458,7 @@ def test_9_disconnect_connect(make_pair: Any) -> None:
     assert r.returncode == 10 and r.stderr.startswith(
         "r0: Failure: (125) Device has a net-config (use disconnect first)\n"
     )
-    stream = subprocess.Popen(
-        [sys.executable, str(EMU), "drbdsetup", "events2", "r0"],
-        env=p.env("node2"),
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    p.others.append(stream)
+    stream = p.events2("node2", "r0")
     assert stream.stdout.readline().startswith("exists resource name:r0 role:Secondary ")
     p.ok("node2", "connect", "r0")
     seen: list[str] = []
@@ -618,13 +619,7 @@ def test_killed_daemon_drops_connection(make_pair: Any, version: str) -> None:
 
 def test_84_split_brain_and_manual_recovery(make_pair: Any) -> None:
     p = make_pair("84")
-    stream = subprocess.Popen(
-        [sys.executable, str(EMU), "drbdsetup", "events2", "all"],
-        env=p.env("node1"),
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    p.others.append(stream)
+    stream = p.events2("node1", "all")
     (p.tmp / "node1-data" / "common").write_text("before\n")
     p.wait(lambda: (p.tmp / "node2-data" / "common").exists(), what="replication")
     p.ok("node1", "disconnect", "r0")
