@@ -10,17 +10,14 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from hatui.lab import procs
-from hatui.lab.lab import DEFAULT_DIR as LAB_DIR
+from hatui.lab import observe, procs
 
 
 def lab(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "hatui", "lab", *args], check=True, capture_output=True, text=True)
+    observe.hatui_lab(*args, check=True)
 
 
 def memory_kib() -> tuple[int, int, int]:
@@ -49,7 +46,7 @@ def main() -> None:
         lab("down")
         if i == 0:
             # cold: no cached MariaDB datadir (what the first `up` on a fresh machine does)
-            shutil.rmtree(LAB_DIR / "cache", ignore_errors=True)
+            shutil.rmtree(observe.LAB_DIR / "cache", ignore_errors=True)
         t0 = time.monotonic()
         lab("up")
         took = time.monotonic() - t0

@@ -17,7 +17,6 @@ import asyncio
 import resource
 import statistics
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -118,9 +117,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=60)
     args = parser.parse_args()
-    subprocess.run([sys.executable, "-m", "hatui", "lab", "down"], capture_output=True)
-    subprocess.run([sys.executable, "-m", "hatui", "lab", "up"], check=True, capture_output=True)
+    observe.hatui_lab("down")
+    observe.hatui_lab("up", check=True)
     try:
         asyncio.run(main(args.seconds))
     finally:
-        subprocess.run([sys.executable, "-m", "hatui", "lab", "down"], capture_output=True)
+        observe.hatui_lab("down")

@@ -6,8 +6,6 @@ and how long the VIP did not answer, measured from the workstation side by an HT
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -44,8 +42,7 @@ def switch(to: str) -> None:
     th.start()
     time.sleep(1)
     t0 = time.monotonic()
-    res = subprocess.run([sys.executable, "-m", "hatui", "--config", str(observe.LAB_DIR / "hatui-lab.yaml"),
-                          "switchover", "--to", to, "--yes"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    res = observe.hatui_cli("switchover", "--to", to, "--yes")
     wall = time.monotonic() - t0
     time.sleep(1)
     stop.set()
@@ -58,15 +55,15 @@ def switch(to: str) -> None:
 
 
 def main() -> None:
-    subprocess.run([sys.executable, "-m", "hatui", "lab", "down"], capture_output=True)
-    subprocess.run([sys.executable, "-m", "hatui", "lab", "up"], check=True, capture_output=True)
+    observe.hatui_lab("down")
+    observe.hatui_lab("up", check=True)
     try:
         time.sleep(6)  # let the checks settle after boot
         switch("node2")
         time.sleep(4)
         switch("node1")
     finally:
-        subprocess.run([sys.executable, "-m", "hatui", "lab", "down"], capture_output=True)
+        observe.hatui_lab("down")
 
 
 if __name__ == "__main__":

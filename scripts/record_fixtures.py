@@ -34,9 +34,7 @@ SIZE = (110, 46)
 
 
 def lab(*args: str) -> None:
-    res = observe.hatui_lab(*args)
-    if res.returncode != 0:
-        raise SystemExit(f"hatui lab {' '.join(args)} failed: {res.stderr}")
+    observe.hatui_lab(*args, check=True)
 
 
 SCREENSHOTS_ONLY = "--screenshots-only" in sys.argv[1:]

@@ -100,10 +100,45 @@ def wait_until(what: str, probe: Callable[[], T], ok: Callable[[T], bool], timeo
         time.sleep(interval_s)
 
 
-def hatui_lab(*args: str, timeout_s: float = 180) -> subprocess.CompletedProcess[str]:
+def hatui_lab(*args: str, timeout_s: float = 180, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """`hatui lab --dir LAB_DIR ARGS`; with check, a failure raises with what the lab printed."""
     res = subprocess.run([*HATUI, "lab", "--dir", str(LAB_DIR), *args], capture_output=True, text=True,
                          timeout=timeout_s)
+    if check and res.returncode != 0:
+        raise RuntimeError(f"hatui lab {' '.join(args)} failed:\n{res.stdout}{res.stderr}")
     return res
+
+
+def hatui_argv(*args: str, config: Path | None = None) -> list[str]:
+    """`hatui --config <the lab's config> ARGS`, run by this interpreter."""
+    return [*HATUI, "--config", str(config or LAB_DIR / "hatui-lab.yaml"), *args]
+
+
+def hatui_cli(*args: str, config: Path | None = None, env_extra: dict[str, str] | None = None,
+              timeout_s: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run hatui against the lab to its end (no terminal: stdin is /dev/null)."""
+    return subprocess.run(hatui_argv(*args, config=config), capture_output=True, text=True, timeout=timeout_s,
+                          env={**os.environ, **(env_extra or {})}, stdin=subprocess.DEVNULL)
+
+
+def maintenance_values() -> dict[str, str]:
+    """Each node's maintenance track_file value, as written."""
+    return {n: ssh(n, "cat /etc/keepalived/maintenance").stdout.strip() for n in NODE_IP}
+
+
+def sshd_pids(node: str) -> list[int]:
+    """Every sshd of the node (its listener and the sessions it serves)."""
+    from hatui.lab import procs
+
+    found = []
+    for pid in procs.pids_in_netns(f"/run/netns/hatui-{node}"):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() == "sshd":
+                    found.append(pid)
+        except OSError:
+            continue
+    return found
 
 
 def failover_log(node: str) -> list[str]:

@@ -15,15 +15,7 @@ from hatui.lab.observe import outcome, wait_until
 pytestmark = pytest.mark.lab
 
 
-def hatui(*args: str, env_extra: dict[str, str] | None = None,
-          timeout_s: float = 180) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **(env_extra or {})}
-    return subprocess.run([*helpers.HATUI, "--config", str(helpers.LAB_DIR / "hatui-lab.yaml"), *args],
-                          capture_output=True, text=True, timeout=timeout_s, env=env, stdin=subprocess.DEVNULL)
-
-
-def maintenance_values() -> dict[str, str]:
-    return {n: helpers.ssh(n, "cat /etc/keepalived/maintenance").stdout.strip() for n in ("node1", "node2")}
+hatui = helpers.hatui_cli
 
 
 def on(node: str):
@@ -41,7 +33,7 @@ def test_switchover_and_back(fresh_lab, tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     assert "OK after" in res.stdout and "VIP on node2, DRBD primary node2, /mnt/drbd mounted on node2" in res.stdout
     wait_until("everything on node2", outcome, on("node2"), 5)
-    assert maintenance_values()["node1"] == "-40"
+    assert helpers.maintenance_values()["node1"] == "-40"
     for node in ("node1", "node2"):
         lines = [json.loads(x) for x in helpers.ssh(node, "cat /var/log/hatui-audit.log").stdout.splitlines()]
         events = [x["event"] for x in lines]
@@ -54,13 +46,13 @@ def test_switchover_and_back(fresh_lab, tmp_path):
     res = hatui("switchover", "--to", "node1", "--yes", env_extra=env)
     assert res.returncode == 0, res.stdout + res.stderr
     wait_until("everything on node1", outcome, on("node1"), 5)
-    values = maintenance_values()
+    values = helpers.maintenance_values()
     assert values["node1"] == "0" and int(values["node2"]) < 0, values
     assert took < 60
 
 
 def test_concurrent_switchovers_one_is_refused(fresh_lab):
-    cmd = [*helpers.HATUI, "--config", str(helpers.LAB_DIR / "hatui-lab.yaml"), "switchover", "--to", "node2", "--yes"]
+    cmd = helpers.hatui_argv("switchover", "--to", "node2", "--yes")
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
              for _ in range(2)]
     outs = [p.communicate(timeout=180) for p in procs]
@@ -150,14 +142,7 @@ def test_galera_survivor_rebootstrapped_after_a_crash(fresh_lab):
 
 
 def test_fault_during_switchover_ends_in_a_named_safe_state(fresh_lab):
-    proc = subprocess.Popen([*helpers.HATUI, "--config", str(helpers.LAB_DIR / "hatui-lab.yaml"), "switchover", "--to",
-                             "node2", "--yes"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            stdin=subprocess.DEVNULL)
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        if "step 1 on node1" in line:
-            break
+    proc, lines = _run_until(["switchover", "--to", "node2", "--yes"], "step 1 on node1")
     cut = helpers.hatui_lab("fault", "cut-link", "node2")  # the target drops off mid-plan
     assert cut.returncode == 0, cut.stderr
     rest, _ = proc.communicate(timeout=180)
@@ -167,12 +152,12 @@ def test_fault_during_switchover_ends_in_a_named_safe_state(fresh_lab):
     assert "unreachable: node2" in out
     o = outcome()
     assert o.vip == ("node1",) and o.drbd_primary == ("node1",) and o.mounted == ("node1",)
-    assert maintenance_values()["node1"] == "0"
+    assert helpers.maintenance_values()["node1"] == "0"
 
 
 def _run_until(args: list[str], marker: str) -> tuple[subprocess.Popen, list[str]]:
-    proc = subprocess.Popen([*helpers.HATUI, "--config", str(helpers.LAB_DIR / "hatui-lab.yaml"), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(helpers.hatui_argv(*args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            stdin=subprocess.DEVNULL)
     lines = []
     for line in proc.stdout:
         lines.append(line)
@@ -193,7 +178,7 @@ def test_operator_abort_undoes_and_names_the_state(fresh_lab):
     assert "undo on node1: printf '%s\\n' 0 > /etc/keepalived/maintenance" in out
     _o, _ = wait_until("a consistent cluster", outcome,
                       lambda o: len(o.vip) == 1 and o.drbd_primary == o.vip and o.mounted == o.vip, 30)
-    assert maintenance_values()["node1"] == "0"
+    assert helpers.maintenance_values()["node1"] == "0"
 
 
 def test_ssh_dropped_mid_plan_ends_consistent(fresh_lab):

@@ -80,9 +80,7 @@ def test_stop_keepalived_moves_vip_but_not_drbd(fresh_lab):
 @pytest.mark.parametrize("kind", ["cut-link", "power-off"])
 def test_node1_lost_node2_takes_over_without_galera_quorum(fresh_lab, kind):
     fault(kind, "node1")
-    o, _ = wait_until("failover to node2", outcome,
-                      lambda o: o.vip == ("node2",) and o.drbd_primary == ("node2",) and o.mounted == ("node2",)
-                      and o.web == "node2", timeout_s=15)
+    o, _ = wait_until("failover to node2", outcome, moved_to_node2, timeout_s=15)
     assert o.galera_of("node1") == "unreachable"
     o, _ = wait_until("node2 Galera non-Primary", outcome,
                       lambda o: o.galera_of("node2").startswith("non-Primary"), timeout_s=20)
@@ -127,11 +125,9 @@ def test_recommended_checks_standby_at_full_priority_and_node1_preempts_after_he
     """`--checks recommended` (docs/faults.md, second table): the healthy standby is not penalised, stop-mariadb
     fails over, and after heal node1 (100) takes the VIP back from node2 (90): keepalived preempts."""
     import json
-    import subprocess
 
     def status() -> dict:
-        res = subprocess.run([*helpers.HATUI, "--config", str(helpers.LAB_DIR / "hatui-lab.yaml"), "status", "--json"],
-                             capture_output=True, text=True, timeout=60)
+        res = helpers.hatui_cli("status", "--json", timeout_s=60)
         assert res.returncode == 0, res.stderr
         return json.loads(res.stdout)
 

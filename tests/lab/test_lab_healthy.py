@@ -11,8 +11,6 @@ import pytest
 
 from hatui.lab import observe as helpers
 from hatui.lab.observe import outcome
-from tests.lab.test_actions_e2e import hatui as hatui_action
-from tests.lab.test_actions_e2e import maintenance_values
 from tests.lab.test_monitor_e2e import hatui
 
 pytestmark = pytest.mark.lab
@@ -72,7 +70,6 @@ def test_each_node_sees_its_own_files(healthy_lab):
 def test_unknown_host_key_is_refused(healthy_lab, tmp_path):
     empty = tmp_path / "known_hosts"
     empty.write_text("")
-    import subprocess
 
     res = subprocess.run(
         ["ssh", "-i", str(helpers.LAB_DIR / "ssh" / "id_ed25519"), "-o", f"UserKnownHostsFile={empty}",
@@ -82,7 +79,6 @@ def test_unknown_host_key_is_refused(healthy_lab, tmp_path):
 
 
 def test_password_login_is_refused(healthy_lab):
-    import subprocess
 
     res = subprocess.run(
         ["ssh", "-o", "PubkeyAuthentication=no", "-o", f"UserKnownHostsFile={helpers.LAB_DIR / 'ssh/known_hosts'}",
@@ -144,8 +140,7 @@ def test_unknown_or_changed_host_key_is_refused(healthy_lab, tmp_path):
                                                                          str(bad))
     cfg = tmp_path / "c.yaml"
     cfg.write_text(cfg_text)
-    res = subprocess.run([*helpers.HATUI, "--config", str(cfg), "status", "--json"], capture_output=True, text=True,
-                         timeout=60)
+    res = helpers.hatui_cli("status", "--json", config=cfg, timeout_s=60)
     doc = json.loads(res.stdout)
     for node in doc["nodes"]:
         assert not node["reachable"]
@@ -158,8 +153,7 @@ def test_node_reached_through_a_jump_host(healthy_lab, tmp_path):
     text = text.replace("    host: 198.18.0.12\n", "    host: 198.18.0.12\n    jump_host: root@198.18.0.11:22\n")
     cfg = tmp_path / "c.yaml"
     cfg.write_text(text)
-    res = subprocess.run([*helpers.HATUI, "--config", str(cfg), "status", "--json"], capture_output=True, text=True,
-                         timeout=60)
+    res = helpers.hatui_cli("status", "--json", config=cfg, timeout_s=60)
     doc = json.loads(res.stdout)
     node2 = next(n for n in doc["nodes"] if n["node"] == "node2")
     assert node2["reachable"], node2["error"]
@@ -168,18 +162,18 @@ def test_node_reached_through_a_jump_host(healthy_lab, tmp_path):
 
 
 def test_dry_run_changes_nothing(healthy_lab):
-    before, maint = outcome(), maintenance_values()
-    res = hatui_action("switchover", "--to", "node2", "--dry-run")
+    before, maint = outcome(), helpers.maintenance_values()
+    res = helpers.hatui_cli("switchover", "--to", "node2", "--dry-run")
     assert res.returncode == 0, res.stdout + res.stderr
     assert "[PASS] node1 holds the VIP" in res.stdout
     assert "printf '%s\\n' -40 > /etc/keepalived/maintenance" in res.stdout
     time.sleep(4)  # more than a check interval: anything that changed would show
-    assert outcome() == before and maintenance_values() == maint
+    assert outcome() == before and helpers.maintenance_values() == maint
     audit = helpers.ssh("node1", "cat /var/log/hatui-audit.log 2>/dev/null").stdout
     assert audit == ""
 
 
 def test_read_only_refuses(healthy_lab):
-    res = hatui_action("--read-only", "switchover", "--to", "node2", "--yes")
+    res = helpers.hatui_cli("--read-only", "switchover", "--to", "node2", "--yes")
     assert res.returncode == 2 and "read-only" in res.stderr
     assert outcome().vip == ("node1",)

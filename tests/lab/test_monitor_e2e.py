@@ -13,7 +13,6 @@ import pytest
 from hatui.collector import Collector
 from hatui.config import load
 from hatui.lab import observe as helpers
-from hatui.lab import procs
 from hatui.tui.app import HatuiApp
 from hatui.tui.widgets import DrbdPanel, NodeHeader
 
@@ -25,8 +24,7 @@ def config():
 
 
 def hatui(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*helpers.HATUI, "--config", str(helpers.LAB_DIR / "hatui-lab.yaml"), *args],
-                          capture_output=True, text=True, timeout=60)
+    return helpers.hatui_cli(*args, timeout_s=60)
 
 
 async def wait_app(pilot, what: str, cond, timeout_s: float):
@@ -107,14 +105,9 @@ async def test_hung_node_does_not_freeze_the_ui(fresh_lab):
         async with app.run_test(size=(110, 46)) as pilot:
             await wait_app(pilot, "the healthy pair", lambda a: "BACKUP" in header(a, "node2"), 10)
             # SIGSTOP every sshd of node2 (listener and the session serving hatui): it hangs, it does not close
-            for pid in procs.pids_in_netns("/run/netns/hatui-node2"):
-                try:
-                    comm = open(f"/proc/{pid}/comm").read().strip()
-                except OSError:
-                    continue
-                if comm == "sshd":
-                    os.kill(pid, signal.SIGSTOP)
-                    stopped.append(pid)
+            for pid in helpers.sshd_pids("node2"):
+                os.kill(pid, signal.SIGSTOP)
+                stopped.append(pid)
             assert stopped
             await wait_app(pilot, "node2 unreachable", lambda a: "UNREACHABLE" in header(a, "node2"), 15)
             before = app.snapshot.taken_at_epoch_s

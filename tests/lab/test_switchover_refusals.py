@@ -14,16 +14,13 @@ from contextlib import contextmanager
 import pytest
 
 from hatui.lab import observe as helpers
-from hatui.lab import procs
 from hatui.lab.observe import outcome, wait_until
 
 pytestmark = pytest.mark.lab
 
 
 def switchover(to: str = "node2") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*helpers.HATUI, "--config", str(helpers.LAB_DIR / "hatui-lab.yaml"), "switchover",
-                           "--to", to, "--yes"], capture_output=True, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL)
+    return helpers.hatui_cli("switchover", "--to", to, "--yes", timeout_s=120)
 
 
 def ssh_ok(node: str, command: str) -> str:
@@ -54,8 +51,7 @@ def refused_and_unchanged(res: subprocess.CompletedProcess[str], *fails: str) ->
 def assert_unchanged() -> None:
     o = outcome()
     assert o.vip == ("node1",) and o.drbd_primary == ("node1",) and o.mounted == ("node1",), o
-    assert ssh_ok("node1", "cat /etc/keepalived/maintenance").strip() == "0"
-    assert ssh_ok("node2", "cat /etc/keepalived/maintenance").strip() == "0"
+    assert helpers.maintenance_values() == {"node1": "0", "node2": "0"}
 
 
 @contextmanager
@@ -115,7 +111,7 @@ def test_each_failing_precheck_refuses(fresh_lab):
         refused_and_unchanged(res)
 
     # the target unreachable (its sshd hangs): refused, nothing done on node1
-    stopped = [pid for pid in procs.pids_in_netns("/run/netns/hatui-node2") if _comm(pid) == "sshd"]
+    stopped = helpers.sshd_pids("node2")
     assert stopped
     try:
         for pid in stopped:
@@ -126,11 +122,3 @@ def test_each_failing_precheck_refuses(fresh_lab):
             os.kill(pid, signal.SIGCONT)
     assert_refused(res, "target reachable")
     assert_unchanged()
-
-
-def _comm(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return ""
