@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shlex
 
-from hatui.actions.plan import Check, Plan, Step, Verify, unknown_node
+from hatui.actions.plan import Check, Plan, Step, Verify, peer_of, unknown_node
 from hatui.config import Config
 from hatui.diagnosis import SYNCING, drbd_resource, holds_vip
 from hatui.model import ClusterSnapshot, DrbdResource
@@ -43,11 +43,10 @@ def both_uptodate(cfg: Config, a: str, b: str, timeout_s: float = RESYNC_TIMEOUT
 
 
 def plan_drbd(snap: ClusterSnapshot, cfg: Config, action: str, node: str) -> Plan:
-    names = [n.name for n in cfg.nodes]
     title = f"DRBD {action} on {node}"
-    if (refused := unknown_node(f"drbd-{action}", title, node, names)) is not None:
+    if (refused := unknown_node(f"drbd-{action}", title, node, cfg)) is not None:
         return refused
-    peer = next(n for n in names if n != node)
+    peer = peer_of(cfg, node)
     r, pr = _res(snap, cfg, node), _res(snap, cfg, peer)
     res = shlex.quote(cfg.drbd.resource)
     checks = [Check(f"{node} reachable with DRBD status", r is not None,
@@ -110,11 +109,10 @@ def plan_drbd(snap: ClusterSnapshot, cfg: Config, action: str, node: str) -> Pla
 
 
 def plan_split_brain(snap: ClusterSnapshot, cfg: Config, victim: str) -> Plan:
-    names = [n.name for n in cfg.nodes]
     title = f"DRBD split-brain recovery: discard the changes of {victim}"
-    if (refused := unknown_node("drbd-split-brain", title, victim, names)) is not None:
+    if (refused := unknown_node("drbd-split-brain", title, victim, cfg)) is not None:
         return refused
-    survivor = next(n for n in names if n != victim)
+    survivor = peer_of(cfg, victim)
     rv, rs = _res(snap, cfg, victim), _res(snap, cfg, survivor)
     vn = snap.node(victim)
     res, mp = shlex.quote(cfg.drbd.resource), shlex.quote(cfg.drbd.mount_point)

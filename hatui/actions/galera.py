@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hatui.actions.plan import Check, Plan, Step, Verify, unknown_node
+from hatui.actions.plan import Check, Plan, Step, Verify, peer_of, unknown_node
 from hatui.config import Config
 from hatui.model import ClusterSnapshot
 
@@ -10,11 +10,10 @@ BOOTSTRAP_SQL = "SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'"
 
 
 def plan_galera_bootstrap(snap: ClusterSnapshot, cfg: Config, node: str) -> Plan:
-    names = [n.name for n in cfg.nodes]
     title = f"Galera: re-bootstrap the Primary component on {node}"
-    if (refused := unknown_node("galera-bootstrap", title, node, names)) is not None:
+    if (refused := unknown_node("galera-bootstrap", title, node, cfg)) is not None:
         return refused
-    peer = next(n for n in names if n != node)
+    peer = peer_of(cfg, node)
     n, p = snap.node(node), snap.node(peer)
     g = n.galera if n and n.reachable else None
     pg = p.galera if p and p.reachable else None

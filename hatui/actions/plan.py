@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from hatui.config import Config
 from hatui.model import ClusterSnapshot
 
 Predicate = Callable[[ClusterSnapshot], bool]
@@ -83,8 +84,14 @@ class Plan:
         return "\n".join(lines)
 
 
-def unknown_node(action: str, title: str, node: str, names: list[str]) -> Plan | None:
+def unknown_node(action: str, title: str, node: str, cfg: Config) -> Plan | None:
     """The refusal every plan builder gives for a node name that is not in the config, else None."""
+    names = [n.name for n in cfg.nodes]
     if node in names:
         return None
     return Plan(action, title, node, (), (), refusal=f"unknown node {node!r}: one of {', '.join(names)}")
+
+
+def peer_of(cfg: Config, node: str) -> str:
+    """The other node of the pair (the config holds exactly two)."""
+    return next(n.name for n in cfg.nodes if n.name != node)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shlex
 
-from hatui.actions.plan import Check, Plan, Step, Verify, unknown_node
+from hatui.actions.plan import Check, Plan, Step, Verify, peer_of, unknown_node
 from hatui.config import Config
 from hatui.diagnosis import drbd_resource, holds_vip, vrrp_instance
 from hatui.model import ClusterSnapshot, NodeSnapshot, TrackFile, VrrpInstance
@@ -69,11 +69,10 @@ def drbd_on(target: str, source: str, cfg: Config) -> Verify:
 
 
 def plan_switchover(snap: ClusterSnapshot, cfg: Config, target: str, lock_owner: str | None = None) -> Plan:
-    names = [n.name for n in cfg.nodes]
     title = f"Switchover to {target}"
-    if (refused := unknown_node("switchover", title, target, names)) is not None:
+    if (refused := unknown_node("switchover", title, target, cfg)) is not None:
         return refused
-    source = next(n for n in names if n != target)
+    source = peer_of(cfg, target)
     t, s = snap.node(target), snap.node(source)
     t_inst = vrrp_instance(t, cfg.keepalived_instance) if t and t.reachable else None
     s_inst = vrrp_instance(s, cfg.keepalived_instance) if s and s.reachable else None
@@ -143,7 +142,7 @@ def plan_switchover(snap: ClusterSnapshot, cfg: Config, target: str, lock_owner:
                       skip_if=moved, verify=moved))
     final = [
         Verify("Galera Primary and Synced on both nodes",
-               lambda sn: all(_galera_ok(sn.node(n), cfg) for n in names), 20),
+               lambda sn: all(_galera_ok(sn.node(n), cfg) for n in (source, target)), 20),
     ]
     if cfg.web.url:
         final.append(Verify(f"the web page through the VIP answered by {target}",
