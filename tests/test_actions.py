@@ -38,6 +38,8 @@ def test_switchover_to_the_active_node_is_refused():
 def test_unknown_target():
     plan = plan_switchover(recording("healthy"), CONFIG, "node9")
     assert not plan.runnable and "unknown node" in plan.refusal
+    plan = plan_clear_maintenance(recording("healthy"), CONFIG, "node9")
+    assert not plan.runnable and plan.refusal == "unknown node 'node9': one of node1, node2"
 
 
 def test_each_failing_precheck_refuses():

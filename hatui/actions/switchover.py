@@ -154,14 +154,16 @@ def plan_switchover(snap: ClusterSnapshot, cfg: Config, target: str, lock_owner:
 
 def plan_clear_maintenance(snap: ClusterSnapshot, cfg: Config, node: str) -> Plan:
     """Set the node's maintenance value back to 0, warning when that makes it preempt the VIP."""
+    title = f"Clear maintenance on {node}"
+    if (refused := unknown_node("maintenance-clear", title, node, cfg)) is not None:
+        return refused
     n = snap.node(node)
     inst = vrrp_instance(n, cfg.keepalived_instance) if n and n.reachable else None
     hook = maintenance_hook(inst, cfg)
-    title = f"Clear maintenance on {node}"
     if inst is None or hook is None:
         return Plan("maintenance-clear", title, node, (Check(f"{node} reachable with the hook", False,
                     "no VRRP data or no maintenance track_file"),), ())
-    other = next((x for x in snap.nodes if x.node != node), None)
+    other = snap.node(peer_of(cfg, node))
     o_inst = vrrp_instance(other, cfg.keepalived_instance) if other and other.reachable else None
     after = (inst.effective_priority or 0) - (hook.value or 0) * (hook.weight or 1)
     notes = []
