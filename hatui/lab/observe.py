@@ -121,6 +121,11 @@ def hatui_cli(*args: str, config: Path | None = None, env_extra: dict[str, str] 
                           env={**os.environ, **(env_extra or {})}, stdin=subprocess.DEVNULL)
 
 
+def effective_priorities(status_doc: dict) -> list[int | None]:
+    """Each node's effective VRRP priority from a `hatui status --json` document (None: no VRRP data)."""
+    return [n["vrrp"][0]["effective_priority"] if n["vrrp"] else None for n in status_doc["nodes"]]
+
+
 def maintenance_values() -> dict[str, str]:
     """Each node's maintenance track_file value, as written."""
     return {n: ssh(n, "cat /etc/keepalived/maintenance").stdout.strip() for n in NODE_IP}

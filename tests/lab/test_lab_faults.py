@@ -131,10 +131,8 @@ def test_recommended_checks_standby_at_full_priority_and_node1_preempts_after_he
         assert res.returncode == 0, res.stderr
         return json.loads(res.stdout)
 
-    def prios(doc: dict) -> list[int | None]:
-        return [n["vrrp"][0]["effective_priority"] if n["vrrp"] else None for n in doc["nodes"]]
-
-    doc, _ = wait_until("priorities 100/90", status, lambda d: prios(d) == [100, 90], timeout_s=15, interval_s=1)
+    doc, _ = wait_until("priorities 100/90", status, lambda d: helpers.effective_priorities(d) == [100, 90],
+                        timeout_s=15, interval_s=1)
     assert "standby-penalised" not in {f["code"] for f in doc["findings"]}
     fault("stop-mariadb", "node1")
     o, _ = wait_until("VIP, DRBD primary, mount and web on node2", outcome, moved_to_node2, timeout_s=10)

@@ -104,8 +104,7 @@ def test_status_json_and_check_on_the_healthy_pair(healthy_lab):
         res = hatui("status", "--json")
         assert res.returncode == 0, res.stderr
         doc = json.loads(res.stdout)
-        prios = [n["vrrp"][0]["effective_priority"] if n["vrrp"] else None for n in doc["nodes"]]
-        if prios == [100, 70] or time.monotonic() > deadline:
+        if helpers.effective_priorities(doc) == [100, 70] or time.monotonic() > deadline:
             break
         time.sleep(1)
     assert doc["schema"] == 1
