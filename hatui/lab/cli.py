@@ -85,16 +85,20 @@ def real_drbd_refusal() -> str:
     else:
         try:
             res = subprocess.run(["modprobe", "-n", "drbd"], capture_output=True, text=True, timeout=10)
-            probe = "`modprobe -n drbd` found the module" if res.returncode == 0 else (
-                f"`modprobe -n drbd` says: {(res.stderr or res.stdout).strip() or f'exit {res.returncode}'}")
         except (OSError, subprocess.TimeoutExpired) as exc:
-            probe = f"modprobe cannot run ({exc.strerror if isinstance(exc, OSError) else 'timed out'})"
-        if "found the module" not in probe:
-            return (f"--drbd real needs the kernel's DRBD module: /proc/drbd does not exist and {probe}. "
-                    "Use the emulator: --drbd 84 (Debian's stock module prints this format) or --drbd 9.")
-        found = f"this kernel has DRBD ({probe})"
+            why = exc.strerror if isinstance(exc, OSError) else "timed out"
+            return _no_drbd_module(f"modprobe cannot run ({why})")
+        if res.returncode != 0:
+            return _no_drbd_module(
+                f"`modprobe -n drbd` says: {(res.stderr or res.stdout).strip() or f'exit {res.returncode}'}")
+        found = "this kernel has DRBD (`modprobe -n drbd` found the module)"
     return (f"{found}, but this version of the lab does not drive a real DRBD on loop devices; "
             "use --drbd 84 or --drbd 9 (the emulator).")
+
+
+def _no_drbd_module(probe: str) -> str:
+    return (f"--drbd real needs the kernel's DRBD module: /proc/drbd does not exist and {probe}. "
+            "Use the emulator: --drbd 84 (Debian's stock module prints this format) or --drbd 9.")
 
 
 def _need_up(lab: Lab) -> None:
