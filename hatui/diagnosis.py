@@ -11,30 +11,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hatui.config import Config
-from hatui.model import ClusterSnapshot, DrbdResource, Finding, NodeSnapshot, VrrpInstance
+from hatui.model import ClusterSnapshot, Finding, VrrpInstance
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2, "ok": 3}
 DISCONNECTED = {"Connecting", "WFConnection", "Unconnected", "Timeout", "BrokenPipe", "NetworkFailure",
                 "ProtocolError", "Disconnecting", "TearDown"}
-SYNCING = {"SyncSource", "SyncTarget", "PausedSyncS", "PausedSyncT", "StartingSyncS", "StartingSyncT",
-           "WFBitMapS", "WFBitMapT", "WFSyncUUID"}
 
 
-def _f(severity: str, code: str, title: str, explanation: str, action: str, *nodes: str) -> Finding:
+def _f(severity: str, code: str, title: str, explanation: str, action: str, *nodes: str,
+       counts: bool = True, expand: bool | None = None) -> Finding:
+    """A finding; problems (critical, warning) show their why and what-to-do unless told otherwise."""
+    if expand is None:
+        expand = severity in ("critical", "warning")
     return Finding(severity=severity, code=code, title=title, explanation=explanation, action=action,  # type: ignore[arg-type]
-                   nodes=tuple(nodes))
-
-
-def holds_vip(node: NodeSnapshot, vip: str) -> bool:
-    return any(a.address == vip for a in node.addresses)
-
-
-def vrrp_instance(node: NodeSnapshot, name: str) -> VrrpInstance | None:
-    return next((v for v in node.vrrp if v.name == name), None)
-
-
-def drbd_resource(node: NodeSnapshot, name: str) -> DrbdResource | None:
-    return next((r for r in node.drbd if r.name == name), None)
+                   nodes=tuple(nodes), counts=counts, expand=expand)
 
 
 def _ago(epoch: float | None, now: float) -> str:
@@ -60,7 +50,7 @@ def reachability(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]:
 
 def vip(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]:
     up = [n for n in snap.nodes if n.reachable]
-    holders = [n.node for n in up if holds_vip(n, cfg.vip)]
+    holders = list(snap.vip_holders(cfg.vip))
     if len(holders) > 1:
         yield _f("critical", "vip-both", f"both nodes hold the VIP {cfg.vip}",
                  "VRRP split brain: each node thinks it is MASTER (adverts not received: link, firewall or "
@@ -77,7 +67,7 @@ def vip(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]:
     for h in holders:
         node = snap.node(h)
         assert node is not None
-        res = drbd_resource(node, cfg.drbd.resource)
+        res = node.drbd_resource(cfg.drbd.resource)
         if res is not None and res.role != "Primary":
             yield _f("critical", "vip-not-drbd-primary", f"VIP holder {h} is not DRBD primary ({res.role})",
                      f"{h} serves clients but its DRBD {cfg.drbd.resource} is {res.role}: the replicated data is "
@@ -94,7 +84,7 @@ def vip(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]:
 
 
 def drbd(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]:
-    resources = {n.node: drbd_resource(n, cfg.drbd.resource) for n in snap.nodes if n.reachable}
+    resources = {n.node: n.drbd_resource(cfg.drbd.resource) for n in snap.nodes if n.reachable}
     primaries = [name for name, r in resources.items() if r is not None and r.role == "Primary"]
     if len(primaries) > 1:
         yield _f("critical", "drbd-dual-primary", f"DRBD {cfg.drbd.resource} is primary on both nodes",
@@ -123,7 +113,7 @@ def drbd(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]:
                      "No replication: the peer is down or unreachable; writes here are not mirrored.",
                      "Bring the peer back; DRBD reconnects and resyncs by itself.", name)
         rs = r.replication_state or ""
-        if rs in SYNCING or cs in SYNCING:
+        if r.syncing:
             pct = f"{r.sync_percent:.1f} %" if r.sync_percent is not None else "?"
             eta = f", ETA {r.eta_s} s" if r.eta_s is not None else ""
             speed = f", {r.speed_kib_s} KiB/s" if r.speed_kib_s is not None else ""
@@ -182,7 +172,7 @@ def web(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]:
         yield _f("critical", "web-down", f"web page through the VIP fails: {w.error}",
                  f"{w.url} does not serve the expected status page.", "Check the VIP holder's web server.")
         return
-    holders = [n.node for n in snap.nodes if n.reachable and holds_vip(n, cfg.vip)]
+    holders = list(snap.vip_holders(cfg.vip))
     if w.node and holders and w.node not in holders:
         yield _f("warning", "web-wrong-node", f"web page names {w.node}, VIP held by {', '.join(holders)}",
                  "The page through the VIP comes from a node that does not hold it (stale ARP or a proxy).",
@@ -224,7 +214,7 @@ def _priority(inst: VrrpInstance, failing: set[str]) -> int | None:
 
 
 def predictions(snap: ClusterSnapshot, cfg: Config) -> tuple[list[Prediction], str | None, str | None]:
-    insts = {n.node: vrrp_instance(n, cfg.keepalived_instance) for n in snap.nodes if n.reachable}
+    insts = {n.node: n.vrrp_instance(cfg.keepalived_instance) for n in snap.nodes if n.reachable}
     active = next((n for n, i in insts.items() if i is not None and i.state == "MASTER"), None)
     standby = next((n for n, i in insts.items() if n != active and i is not None), None)
     if active is None or standby is None:
@@ -253,7 +243,7 @@ def prediction_findings(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]
     if not preds or active is None or standby is None:
         return
     s_node = snap.node(standby)
-    s_inst = vrrp_instance(s_node, cfg.keepalived_instance) if s_node else None
+    s_inst = s_node.vrrp_instance(cfg.keepalived_instance) if s_node else None
     if s_inst is not None:
         bad = [t.name for t in s_inst.track_scripts if t.status == "BAD" and (t.weight or 0) < 0]
         if bad and s_inst.base_priority is not None:
@@ -265,7 +255,7 @@ def prediction_findings(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]
                      "priority, so some failures of the active node will not move the VIP.",
                      "Make the check accept a healthy standby (see docs: recommended checks).", standby)
     two_node = cfg.mariadb.expected_cluster_size == 2
-    s_drbd = drbd_resource(s_node, cfg.drbd.resource) if s_node and s_node.reachable else None
+    s_drbd = s_node.drbd_resource(cfg.drbd.resource) if s_node else None
     # DRBD promotes only a node with UpToDate data (a SyncTarget is Inconsistent until 100 %)
     no_data = s_drbd.disk_state if s_drbd is not None and s_drbd.disk_state != "UpToDate" else None
     for p in preds:
@@ -283,10 +273,12 @@ def prediction_findings(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]
                   else f"Let {standby}'s DRBD disk reach UpToDate before relying on a failover." if no_data
                   else "Plan a Galera re-bootstrap of the survivor (or add an arbitrator, garbd)." if crash
                   else "Nothing to do.")
+        # a prediction never raises the status; it shows its why when the outcome it predicts is harmful
+        harmful = p.takes_over and crash
         yield _f(severity, "failover-prediction",
                  f"If {p.scenario}: {active} {p.active_priority} vs {standby} {p.standby_priority} "
                  f"→ {standby} {verdict}",
-                 explanation, action, active, standby)
+                 explanation, action, active, standby, counts=False, expand=harmful)
 
 
 RULES = (reachability, vip, drbd, galera, web, prediction_findings)
@@ -296,7 +288,7 @@ def diagnose(snap: ClusterSnapshot, cfg: Config) -> tuple[Finding, ...]:
     findings: list[Finding] = []
     for rule in RULES:
         findings.extend(rule(snap, cfg))
-    problems = [f for f in findings if f.severity in ("critical", "warning") and f.code != "failover-prediction"]
+    problems = [f for f in findings if f.severity in ("critical", "warning") and f.counts]
     if not problems:
         findings.insert(0, _f("ok", "healthy", "all checks pass",
                               f"Checked at {time.strftime('%H:%M:%S', time.localtime(snap.taken_at_epoch_s))}.",

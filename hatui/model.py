@@ -35,8 +35,12 @@ class Parsed(Generic[T]):
 
 # ---- DRBD ------------------------------------------------------------------------------------------
 DrbdSource = Literal["/proc/drbd", "status", "status-json", "events2"]
-SYNC_STATES = frozenset({"SyncSource", "SyncTarget", "PausedSyncS", "PausedSyncT", "VerifyS", "VerifyT",
-                         "StartingSyncS", "StartingSyncT", "WFBitMapS", "WFBitMapT", "WFSyncUUID"})
+# a resync, from its start (bitmap exchange) to its end; an online verify is apart: it changes no data
+RESYNC_STATES = frozenset({"SyncSource", "SyncTarget", "PausedSyncS", "PausedSyncT", "StartingSyncS",
+                           "StartingSyncT", "WFBitMapS", "WFBitMapT", "WFSyncUUID"})
+VERIFY_STATES = frozenset({"VerifyS", "VerifyT"})
+# every state in which DRBD prints a progress (done:/sync'ed:) towards the peer
+SYNC_STATES = RESYNC_STATES | VERIFY_STATES
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,19 @@ class DrbdConnection:
     protocol: str | None = None  # /proc/drbd A/B/C; None when no net config (StandAlone)
     congested: bool | None = None
     peer_devices: tuple[DrbdPeerDevice, ...] = ()
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What one command printed on a node (stdout and stderr interleaved) and its exit status
+    (None when it did not finish or its status could not be read)."""
+
+    exit_status: int | None
+    output: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0
 
 
 @dataclass(frozen=True)
@@ -143,6 +160,20 @@ class DrbdResource:
             split_brain_suspected=split_brain_helper or (standalone and not unconfigured),
             suspended=suspended, unconfigured=unconfigured, volumes=volumes, connections=connections,
         )
+
+    @property
+    def syncing(self) -> bool:
+        """A resync (from its start to its end) is running towards the peer; a verify is not one."""
+        return (self.replication_state or "") in RESYNC_STATES or (self.connection_state or "") in RESYNC_STATES
+
+    @property
+    def verifying(self) -> bool:
+        return (self.replication_state or "") in VERIFY_STATES
+
+    @property
+    def progress_percent(self) -> float | None:
+        """The resync's or verify's progress, when one runs and DRBD printed it."""
+        return self.sync_percent if self.syncing or self.verifying else None
 
 
 @dataclass(frozen=True)
@@ -377,6 +408,12 @@ class Finding:
     explanation: str
     action: str
     nodes: tuple[str, ...] = ()
+    # False for findings that describe what WOULD happen (predictions): they never raise the overall
+    # status, the `healthy` finding or `hatui check`'s exit code
+    counts: bool = True
+    # True when the explanation and action are worth showing without being asked (problems, and
+    # predictions whose outcome is harmful); the rest show only their title until expanded
+    expand: bool = False
 
 
 @dataclass(frozen=True)
@@ -399,6 +436,20 @@ class NodeSnapshot:
     drbd_mounted: bool | None = None  # is the DRBD mount point mounted on this node
     mysql_error: str | None = None
     poll_latency_ms: float | None = None
+
+    def holds_vip(self, vip: str) -> bool:
+        """The VIP is installed on one of this node's interfaces (as `ip -o addr` showed it)."""
+        return self.reachable and any(a.address == vip for a in self.addresses)
+
+    def vrrp_instance(self, name: str) -> VrrpInstance | None:
+        if not self.reachable:
+            return None
+        return next((v for v in self.vrrp if v.name == name), None)
+
+    def drbd_resource(self, name: str) -> DrbdResource | None:
+        if not self.reachable:
+            return None
+        return next((r for r in self.drbd if r.name == name), None)
 
 
 @dataclass(frozen=True)
@@ -424,3 +475,21 @@ class ClusterSnapshot:
 
     def node(self, name: str) -> NodeSnapshot | None:
         return next((n for n in self.nodes if n.node == name), None)
+
+    def reachable_node(self, name: str) -> NodeSnapshot | None:
+        """The node's snapshot if it answered, else None (its last data may be stale)."""
+        n = self.node(name)
+        return n if n is not None and n.reachable else None
+
+    def vip_holders(self, vip: str) -> tuple[str, ...]:
+        """The reachable nodes that have the VIP installed, in config order."""
+        return tuple(n.node for n in self.nodes if n.holds_vip(vip))
+
+    def drbd_primaries(self, resource: str) -> tuple[str, ...]:
+        return tuple(n.node for n in self.nodes if (r := n.drbd_resource(resource)) and r.role == "Primary")
+
+    def mounted_on(self) -> tuple[str, ...]:
+        return tuple(n.node for n in self.nodes if n.reachable and n.drbd_mounted)
+
+    def unreachable(self) -> tuple[str, ...]:
+        return tuple(n.node for n in self.nodes if not n.reachable)

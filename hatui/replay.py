@@ -10,12 +10,11 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from hatui.collector import node_from_raw
 from hatui.config import Config
 from hatui.diagnosis import diagnose
-from hatui.model import ClusterSnapshot, NodeSnapshot, WebCheck
+from hatui.model import ClusterSnapshot, CommandResult, NodeSnapshot, WebCheck
 from hatui.probes.failover_log import merge_failover_events, parse_failover_line
-from hatui.transport import CommandResult
+from hatui.probes.node import node_from_raw
 
 
 def load_recording(path: Path, config: Config) -> ClusterSnapshot:

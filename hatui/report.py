@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from hatui.config import Config
-from hatui.diagnosis import drbd_resource, holds_vip, vrrp_instance
 from hatui.model import ClusterSnapshot, NodeSnapshot
 
 JSON_SCHEMA_VERSION = 1
@@ -45,37 +44,36 @@ def to_json(snap: ClusterSnapshot, cfg: Config) -> str:
 
 
 def summary(snap: ClusterSnapshot, cfg: Config) -> dict[str, Any]:
-    holders = [n.node for n in snap.nodes if n.reachable and holds_vip(n, cfg.vip)]
-    primaries = [n.node for n in snap.nodes if n.reachable and (r := drbd_resource(n, cfg.drbd.resource))
-                 and r.role == "Primary"]
+    holders = list(snap.vip_holders(cfg.vip))
+    primaries = list(snap.drbd_primaries(cfg.drbd.resource))
     worst = "ok"
     for f in snap.findings:
-        if f.code == "failover-prediction":
+        if not f.counts:
             continue
         if NAGIOS.get(f.severity, 0) > NAGIOS[worst]:
             worst = f.severity
     return {"status": worst, "vip_holders": holders, "drbd_primaries": primaries,
             "web_node": snap.web.node if snap.web else None,
-            "unreachable": [n.node for n in snap.nodes if not n.reachable]}
+            "unreachable": list(snap.unreachable())}
 
 
 def _node_lines(n: NodeSnapshot, cfg: Config) -> list[str]:
     if not n.reachable:
         return [f"{n.node}: UNREACHABLE — {n.error}"]
-    inst = vrrp_instance(n, cfg.keepalived_instance)
+    inst = n.vrrp_instance(cfg.keepalived_instance)
     vrrp = "keepalived DOWN" if n.keepalived_running is False else (
         f"VRRP {inst.state} prio {inst.effective_priority}/{inst.base_priority}" if inst else "VRRP ?")
-    r = drbd_resource(n, cfg.drbd.resource)
+    r = n.drbd_resource(cfg.drbd.resource)
     drbd = "DRBD ?"
     if r is not None:
         drbd = f"DRBD {r.role}/{r.peer_role or '?'} {r.connection_state} {r.disk_state}/{r.peer_disk_state}"
-        if r.sync_percent is not None and (r.replication_state or "").startswith(("Sync", "PausedSync")):
+        if r.sync_percent is not None and r.syncing:
             drbd += f" {r.sync_percent:.1f}%"
     mount = "mounted" if n.drbd_mounted else "not mounted"
     g = n.galera
     gal = (f"Galera {g.cluster_status} size {g.cluster_size} {g.local_state_comment}" if g
            else f"MariaDB DOWN ({n.mysql_error})")
-    vip = " VIP" if holds_vip(n, cfg.vip) else ""
+    vip = " VIP" if n.holds_vip(cfg.vip) else ""
     return [f"{n.node}:{vip} {vrrp}; {drbd}, {mount}; {gal}"]
 
 
@@ -104,7 +102,7 @@ def to_text(snap: ClusterSnapshot, cfg: Config) -> str:
 
 def to_check(snap: ClusterSnapshot, cfg: Config) -> tuple[int, str]:
     s = summary(snap, cfg)
-    problems = [f.title for f in snap.findings if f.severity == s["status"] and f.code != "failover-prediction"]
+    problems = [f.title for f in snap.findings if f.severity == s["status"] and f.counts]
     code = NAGIOS[s["status"]]
     label = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}[code]
     detail = "; ".join(problems[:3]) if code else f"VIP on {', '.join(s['vip_holders'])}"

@@ -22,6 +22,9 @@ from typing import Any
 import asyncssh
 
 from hatui.config import Config, NodeConfig
+from hatui.model import CommandResult
+
+__all__ = ["CommandResult", "HostKeyError", "NodeTransport", "TransportError", "transports"]
 
 
 class TransportError(RuntimeError):
@@ -30,16 +33,6 @@ class TransportError(RuntimeError):
 
 class HostKeyError(TransportError):
     """The node's host key is unknown or changed: hatui refuses to talk to it."""
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    exit_status: int | None
-    output: str  # stdout and stderr, interleaved as the command printed them
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_status == 0
 
 
 @dataclass

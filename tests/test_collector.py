@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from hatui.collector import Collector
-from hatui.transport import CommandResult, TransportError
+from hatui.model import CommandResult
+from hatui.transport import TransportError
 from tests.test_tui import CONFIG
 
 LAB = Path(__file__).parent / "fixtures" / "lab"
@@ -51,19 +52,19 @@ async def test_priority_change_refreshes_stale_script_statuses() -> None:
     col = Collector(CONFIG)
     fake = ScriptedTransport()
     col._loops["node1"].transport = fake  # type: ignore[assignment]
-    snap = await col.poll_node("node1")  # first cycle: both dumps
+    snap = await col._poll("node1")  # first cycle: both dumps
     assert snap.vrrp[0].effective_priority == 80 and scripts(snap)["chk_drbd"] == "BAD"
-    snap = await col.poll_node("node1")  # nothing moved: the data dump is not read again
+    snap = await col._poll("node1")  # nothing moved: the data dump is not read again
     assert "ka_data" not in fake.batches[-1] and len(fake.batches) == 2
     assert scripts(snap)["chk_drbd"] == "BAD"
-    await col.poll_node("node1")  # every 3rd cycle reads it anyway
+    await col._poll("node1")  # every 3rd cycle reads it anyway
     assert "ka_data" in fake.batches[-1] and len(fake.batches) == 3
     # chk_drbd passes: keepalived's JSON says 100; the data dump held is from before
     fake.json, fake.data = json_with_priority(100), DATA_100
-    snap = await col.poll_node("node1")
+    snap = await col._poll("node1")
     assert snap.vrrp[0].effective_priority == 100
     assert fake.batches[-1] == {"ka_data"}, fake.batches  # one extra small round trip, only on a change
     assert scripts(snap) == {"chk_mysql": "GOOD", "chk_galera": "GOOD", "chk_drbd": "GOOD"}
-    snap = await col.poll_node("node1")  # steady again: no extra round trip
+    snap = await col._poll("node1")  # steady again: no extra round trip
     assert "ka_data" not in fake.batches[-1] and fake.batches[-1] != {"ka_data"}
     assert scripts(snap)["chk_drbd"] == "GOOD"

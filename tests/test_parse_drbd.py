@@ -350,9 +350,12 @@ def test_drbd_error_details():
 
 # ---- commands --------------------------------------------------------------------------------------
 def test_commands_quote_and_validate():
-    assert drbd.status_command("r0") == "drbdadm status r0"
-    assert drbd.events2_now_command("r0") == "drbdsetup events2 --now --statistics --timestamps r0"
+    cmds = drbd.live_commands("/proc/drbd", "r0", "/mnt/drbd")
+    assert cmds["drbd_events"].endswith("drbdsetup events2 --now --statistics r0")
+    assert "= /mnt/drbd ]" in cmds["mounted"]
     with pytest.raises(ValueError):
-        drbd.status_command("r0; reboot")
+        drbd.live_commands("/proc/drbd", "r0; reboot", "/mnt/drbd")
     with pytest.raises(ValueError):
-        drbd.role_command("-r0")
+        drbd.live_commands("/proc/drbd", "-r0", "/mnt/drbd")
+    with pytest.raises(ValueError):
+        drbd.live_commands("/proc/../etc/shadow", "r0", "/mnt/drbd")

@@ -173,9 +173,11 @@ def test_notify_fifo_lines_from_sample():
 
 
 def test_dump_commands():
-    cmd = ka.json_dump_command()
-    assert "keepalived --signum=JSON" in cmd and "/run/keepalived.pid" in cmd
-    assert '"/proc/$P/root"/tmp/keepalived.json' in cmd
-    assert "--signum=DATA" in ka.data_dump_command() and "keepalived.stats" in ka.stats_dump_command()
-    with pytest.raises(ValueError):
-        ka.json_dump_command("tmp; rm -rf /")
+    first = ka.KeepalivedReader().commands(1)
+    assert list(first)[0] == "signums" and "keepalived --signum=JSON" in first["signums"]
+    assert "ka_signal" not in first  # the first cycle signals inside `signums` and waits for the dumps
+    reader = ka.KeepalivedReader()
+    reader.signums = (36, 10)
+    later = reader.commands(2)
+    assert list(later)[-1] == "ka_signal" and "kill -36" in later["ka_signal"]
+    assert ka.parse_signums("36 10\n") == (36, 10) and ka.parse_signums("²² 1") == ka.DEFAULT_SIGNUMS

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from hatui.collector import fetch_web
+from hatui.probes.web import fetch_web
 
 EXPECT = "HA Web Service is running on node"
 

@@ -7,7 +7,6 @@ import shlex
 
 from hatui.actions.plan import Check, Plan, Step, Verify, peer_of, unknown_node
 from hatui.config import Config
-from hatui.diagnosis import SYNCING, drbd_resource, holds_vip
 from hatui.model import ClusterSnapshot, DrbdResource
 
 RESYNC_TIMEOUT_S = 1800.0
@@ -16,7 +15,7 @@ DRBD_ACTIONS = ("resync", "connect", "disconnect", "verify", "pause-sync", "resu
 
 def _res(snap: ClusterSnapshot, cfg: Config, node: str) -> DrbdResource | None:
     n = snap.node(node)
-    return drbd_resource(n, cfg.drbd.resource) if n and n.reachable else None
+    return n.drbd_resource(cfg.drbd.resource) if n else None
 
 
 def _progress(cfg: Config, node: str):
@@ -79,23 +78,23 @@ def plan_drbd(snap: ClusterSnapshot, cfg: Config, action: str, node: str) -> Pla
         checks.append(Check(f"{node} is not the Primary with a mounted filesystem", not mounted_primary,
                             f"{node} is Primary with {cfg.drbd.mount_point} mounted: switch over first"
                             if mounted_primary else f"{node} is {r.role if r else '?'}"))
-        checks.append(Check("no resync running", not (r and (r.replication_state or "") in SYNCING),
+        checks.append(Check("no resync running", not (r and r.syncing),
                             r.replication_state or "none" if r else "?"))
         steps.append(Step(node, f"drbdadm invalidate {res}",
                           f"{node}'s copy is discarded and fully resynced from {peer}",
                           Verify(f"{node} SyncTarget or already UpToDate",
                                  lambda s: (x := _res(s, cfg, node)) is not None
-                                 and (x.replication_state in SYNCING or x.disk_state in ("Inconsistent", "UpToDate")),
+                                 and (x.syncing or x.disk_state in ("Inconsistent", "UpToDate")),
                                  15)))
         final.append(both_uptodate(cfg, node, peer))
     elif action == "verify":
-        checks.append(Check("connected, no resync", cs == "Connected" and not (r and r.replication_state in SYNCING),
+        checks.append(Check("connected, no resync", cs == "Connected" and not (r and r.syncing),
                             f"{cs}, {r.replication_state if r else '?'}"))
         steps.append(Step(node, f"drbdadm verify {res}", "online verify compares both copies block by block"))
         final.append(both_uptodate(cfg, node, peer))
         notes.append("Blocks found out of sync are only marked: `disconnect` + `connect` resyncs them.")
     elif action in ("pause-sync", "resume-sync"):
-        syncing = bool(r and (r.replication_state or "") in SYNCING)
+        syncing = bool(r and r.syncing)
         checks.append(Check("a resync exists", syncing, r.replication_state or "none" if r else "?"))
         want = "Paused" if action == "pause-sync" else ""
         steps.append(Step(node, f"drbdadm {action} {res}", "the resync pauses" if want else "the resync continues",
@@ -126,9 +125,9 @@ def plan_split_brain(snap: ClusterSnapshot, cfg: Config, victim: str) -> Plan:
         Check("split brain (a side StandAlone)", bool(rv and rs and "StandAlone" in (rv.connection_state,
                                                                                     rs.connection_state)),
               f"{victim} {rv.connection_state if rv else '?'}, {survivor} {rs.connection_state if rs else '?'}"),
-        Check(f"the victim {victim} does not hold the VIP", not (vn and holds_vip(vn, cfg.vip)),
+        Check(f"the victim {victim} does not hold the VIP", not (vn and vn.holds_vip(cfg.vip)),
               f"{victim} serves clients: switch over first, or choose {survivor} as the victim"
-              if vn and holds_vip(vn, cfg.vip) else f"{survivor} serves clients"),
+              if vn and vn.holds_vip(cfg.vip) else f"{survivor} serves clients"),
     ]
     steps = [
         Step(victim, f"if mountpoint -q {mp}; then umount {mp}; fi; drbdadm secondary {res}",

@@ -21,7 +21,6 @@ from pathlib import Path
 from hatui.actions.plan import Plan, Step, Verify
 from hatui.collector import Collector
 from hatui.config import Config
-from hatui.diagnosis import drbd_resource, holds_vip
 from hatui.model import ClusterSnapshot
 from hatui.transport import TransportError
 
@@ -53,11 +52,10 @@ class Outcome:
 
 def describe(snap: ClusterSnapshot, cfg: Config) -> str:
     """The cluster in one line: who holds the VIP, the DRBD primary, the mount; whether that is whole."""
-    up = [n for n in snap.nodes if n.reachable]
-    vip = [n.node for n in up if holds_vip(n, cfg.vip)]
-    prim = [n.node for n in up if (r := drbd_resource(n, cfg.drbd.resource)) and r.role == "Primary"]
-    mnt = [n.node for n in up if n.drbd_mounted]
-    unreachable = [n.node for n in snap.nodes if not n.reachable]
+    vip = list(snap.vip_holders(cfg.vip))
+    prim = list(snap.drbd_primaries(cfg.drbd.resource))
+    mnt = list(snap.mounted_on())
+    unreachable = snap.unreachable()
     whole = len(vip) == 1 and prim == vip and mnt == vip
     words = (f"VIP on {'+'.join(vip) or 'nobody'}, DRBD primary {'+'.join(prim) or 'nobody'}, "
              f"{cfg.drbd.mount_point} mounted on {'+'.join(mnt) or 'nobody'}")
@@ -149,7 +147,7 @@ class Executor:
         self.read_only = read_only or config.actions.read_only
 
     async def snapshot(self) -> ClusterSnapshot:
-        return await self.collector.snapshot_once()
+        return await self.collector.fresh()
 
     async def wait(self, verify: Verify) -> tuple[bool, ClusterSnapshot]:
         deadline = time.monotonic() + verify.timeout_s

@@ -13,7 +13,6 @@ import shlex
 
 from hatui.actions.plan import Check, Plan, Step, Verify, peer_of, unknown_node
 from hatui.config import Config
-from hatui.diagnosis import drbd_resource, holds_vip, vrrp_instance
 from hatui.model import ClusterSnapshot, NodeSnapshot, TrackFile, VrrpInstance
 
 MARGIN = 10  # how far below the target's priority the demoted node goes
@@ -51,13 +50,13 @@ def _galera_ok(n: NodeSnapshot | None, cfg: Config) -> bool:
 
 def _role(snap: ClusterSnapshot, cfg: Config, node: str) -> str | None:
     n = snap.node(node)
-    r = drbd_resource(n, cfg.drbd.resource) if n and n.reachable else None
+    r = n.drbd_resource(cfg.drbd.resource) if n else None
     return r.role if r else None
 
 
 def vip_only_on(node: str, cfg: Config) -> Verify:
     return Verify(f"the VIP {cfg.vip} on {node} only",
-                  lambda s: [n.node for n in s.nodes if n.reachable and holds_vip(n, cfg.vip)] == [node], 20)
+                  lambda s: list(s.vip_holders(cfg.vip)) == [node], 20)
 
 
 def drbd_on(target: str, source: str, cfg: Config) -> Verify:
@@ -74,8 +73,8 @@ def plan_switchover(snap: ClusterSnapshot, cfg: Config, target: str, lock_owner:
         return refused
     source = peer_of(cfg, target)
     t, s = snap.node(target), snap.node(source)
-    t_inst = vrrp_instance(t, cfg.keepalived_instance) if t and t.reachable else None
-    s_inst = vrrp_instance(s, cfg.keepalived_instance) if s and s.reachable else None
+    t_inst = t.vrrp_instance(cfg.keepalived_instance) if t else None
+    s_inst = s.vrrp_instance(cfg.keepalived_instance) if s else None
     checks: list[Check] = []
 
     def check(name: str, ok: bool, why: str) -> None:
@@ -84,15 +83,15 @@ def plan_switchover(snap: ClusterSnapshot, cfg: Config, target: str, lock_owner:
     check("target reachable", bool(t and t.reachable), t.error or "" if t and not t.reachable else f"{target} answers")
     check("active node reachable", bool(s and s.reachable),
           f"{source} answers" if s and s.reachable else f"{source} must be reachable to be demoted gracefully")
-    check(f"{source} holds the VIP", bool(s and s.reachable and holds_vip(s, cfg.vip)),
-          f"VIP {cfg.vip} on {source}" if s and holds_vip(s, cfg.vip)
-          else f"{target} already holds it" if t and holds_vip(t, cfg.vip) else "the VIP is not on the active node")
+    check(f"{source} holds the VIP", bool(s and s.reachable and s.holds_vip(cfg.vip)),
+          f"VIP {cfg.vip} on {source}" if s and s.holds_vip(cfg.vip)
+          else f"{target} already holds it" if t and t.holds_vip(cfg.vip) else "the VIP is not on the active node")
     for node, n in ((source, s), (target, t)):
         g = n.galera if n else None
         check(f"Galera on {node}", _galera_ok(n, cfg),
               f"{g.cluster_status}, {g.local_state_comment}, size {g.cluster_size}" if g else "MariaDB not answering")
     for node, n in ((source, s), (target, t)):
-        r = drbd_resource(n, cfg.drbd.resource) if n and n.reachable else None
+        r = n.drbd_resource(cfg.drbd.resource) if n else None
         ok = bool(r and r.connection_state == "Connected" and r.disk_state == "UpToDate"
                   and r.peer_disk_state == "UpToDate"
                   and (r.replication_state or "Established") in ("Established", "Off"))
@@ -158,16 +157,16 @@ def plan_clear_maintenance(snap: ClusterSnapshot, cfg: Config, node: str) -> Pla
     if (refused := unknown_node("maintenance-clear", title, node, cfg)) is not None:
         return refused
     n = snap.node(node)
-    inst = vrrp_instance(n, cfg.keepalived_instance) if n and n.reachable else None
+    inst = n.vrrp_instance(cfg.keepalived_instance) if n else None
     hook = maintenance_hook(inst, cfg)
     if inst is None or hook is None:
         return Plan("maintenance-clear", title, node, (Check(f"{node} reachable with the hook", False,
                     "no VRRP data or no maintenance track_file"),), ())
     other = snap.node(peer_of(cfg, node))
-    o_inst = vrrp_instance(other, cfg.keepalived_instance) if other and other.reachable else None
+    o_inst = other.vrrp_instance(cfg.keepalived_instance) if other else None
     after = (inst.effective_priority or 0) - (hook.value or 0) * (hook.weight or 1)
     notes = []
-    if o_inst and holds_vip(other, cfg.vip) and after > (o_inst.effective_priority or 0):
+    if o_inst and other.holds_vip(cfg.vip) and after > (o_inst.effective_priority or 0):
         notes.append(f"WARNING: {node} will have priority {after} > {other.node}'s {o_inst.effective_priority}: "
                      f"it will PREEMPT the VIP (an unplanned switchover back to {node}).")
     step = Step(node, _write_value(cfg, 0), f"{node}'s priority returns to {after}",

@@ -40,46 +40,8 @@ from hatui.probes import (
     to_float,
     to_int,
     valid_name,
+    valid_path,
 )
-
-# ---- commands --------------------------------------------------------------------------------------
-PROC_DRBD_COMMAND = "cat /proc/drbd"
-
-
-def status_command(resource: str) -> str:
-    """Works on DRBD 9 and, through drbd-utils 9's drbdsetup-84, on the 8.4 kernel.  Run without a tty
-    (no `ssh -t`): no colours, and `client:` is printed for diskless devices."""
-    return f"drbdadm status {quote(valid_name(resource))}"
-
-
-def status_verbose_command(resource: str) -> str:
-    return f"drbdsetup status {quote(valid_name(resource))} --verbose --statistics"
-
-
-def status_json_command(resource: str) -> str:
-    """DRBD 9 only (drbdsetup-84 has no --json)."""
-    return f"drbdsetup status {quote(valid_name(resource))} --json"
-
-
-def events2_now_command(resource: str) -> str:
-    return f"drbdsetup events2 --now --statistics --timestamps {quote(valid_name(resource))}"
-
-
-def events2_follow_command(resource: str) -> str:
-    return f"drbdsetup events2 --statistics --timestamps {quote(valid_name(resource))}"
-
-
-def role_command(resource: str) -> str:
-    return f"drbdadm role {quote(valid_name(resource))}"
-
-
-def cstate_command(resource: str) -> str:
-    return f"drbdadm cstate {quote(valid_name(resource))}"
-
-
-def dstate_command(resource: str) -> str:
-    return f"drbdadm dstate {quote(valid_name(resource))}"
-
 
 # ---- vocabulary ------------------------------------------------------------------------------------
 ROLES = frozenset({"Primary", "Secondary", "Unknown"})
@@ -640,3 +602,37 @@ def parse_drbd_error(stderr: str, exit_code: int | None = None) -> Parsed[DrbdEr
         err = DrbdError("other", None, text, "other", rc)
         notes.append(f"exit code {rc} with an error not understood: {snippet(text)}")
     return Parsed(replace(err, exit_code=rc, additional_info=tuple(info), command=cmd), tuple(notes), stderr)
+
+
+# ---- what the live loop runs ------------------------------------------------------------------------
+def live_commands(proc_file: str, resource: str, mount_point: str) -> dict[str, str]:
+    """/proc/drbd (8.4); where it has no device lines (DRBD 9) `drbdsetup events2 --now`; and whether
+    the mount point is mounted.  bash builtins where they do: a fork costs ~1-2 ms per command."""
+    proc, res, mnt = quote(valid_path(proc_file)), quote(valid_name(resource)), quote(valid_path(mount_point))
+    return {
+        "drbd_proc": f"DRBD_PROC=$(< {proc}) 2>/dev/null; printf '%s\\n' \"$DRBD_PROC\"",
+        "drbd_events": f"[[ \"$DRBD_PROC\" =~ [0-9]+:\\ cs: ]] || drbdsetup events2 --now --statistics {res}",
+        "mounted": f"M=1; while read -r _ mp _; do [ \"$mp\" = {mnt} ] && M=0; done < /proc/self/mounts; [ $M = 0 ]",
+    }
+
+
+def drbd_from_raw(proc_text: str, events_text: str, device: str, resource: str) -> tuple[tuple[DrbdResource, ...],
+                                                                                           list[str]]:
+    """The configured resource from /proc/drbd (8.4) or events2 (9), with the parsers' notes."""
+    notes: list[str] = []
+    if proc_text.strip():
+        proc = parse_proc_drbd(proc_text)
+        notes.extend(proc.unparsed)
+        if proc.value is not None and proc.value.resources:
+            # /proc/drbd knows minors, not resource names: name the configured device's minor
+            minor_name = "drbd" + device.rsplit("drbd", 1)[-1]
+            return tuple(replace(r, name=resource) if r.name == minor_name else r
+                         for r in proc.value.resources), notes
+    if events_text.strip():
+        ev = parse_events2(events_text)
+        notes.extend(ev.unparsed)
+        if ev.value is not None:
+            return ev.value.resources, notes
+    if not proc_text.strip() and not events_text.strip():
+        notes.append("DRBD: no status (no /proc/drbd and drbdsetup printed nothing)")
+    return (), notes

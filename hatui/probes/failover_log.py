@@ -145,3 +145,42 @@ class FailoverLogTail:
             if p.value is not None:
                 out.append(p.value)
         return tuple(out)
+
+
+class FailoverLogReader:
+    """One node's failover log as the live loop reads it: the last lines once, then only what was
+    appended (by byte offset), with the file's size every `SIZE_EVERY` cycles to notice a rotation or
+    truncation, after which it starts over."""
+
+    SIZE_EVERY = 10
+    FIRST_LINES = 200
+
+    def __init__(self, node: str, path: str) -> None:
+        self.path = valid_path(path)
+        self.tail = FailoverLogTail(node)
+        self.started = False
+
+    def command(self, cycle: int) -> str:
+        p = quote(self.path)
+        if not self.started:
+            return f"stat -c %s {p} 2>/dev/null || echo 0; tail -n {self.FIRST_LINES} {p} 2>/dev/null || true"
+        if cycle % self.SIZE_EVERY:
+            return f"echo -; tail -c +{self.tail.bytes_consumed + 1} {p} 2>/dev/null"
+        return read_from_command(self.path, self.tail.bytes_consumed)
+
+    def absorb(self, output: str) -> tuple[FailoverEvent, ...]:
+        """The events of the lines completed by this cycle's output."""
+        if output.startswith("-\n"):
+            size, text = None, output[2:]
+        else:
+            size, text = split_read_from_output(output)
+        if not self.started:
+            events = self.tail.feed(text)
+            self.tail.bytes_consumed = size or 0
+            self.started = True
+            return events
+        if size is not None and self.tail.rotated(size):
+            self.tail.reset()
+            self.started = False
+            return ()
+        return self.tail.feed(text)

@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+import pymysql
+
 from hatui.model import GaleraState, GraState, Parsed, RecoveredPosition
 from hatui.probes import (
     UINT64_MAX,
@@ -27,21 +29,10 @@ from hatui.probes import (
 WSREP_STATUS_SQL = "SHOW GLOBAL STATUS LIKE 'wsrep%'"
 
 
-def wsrep_status_command(defaults_file: str | None = None) -> str:
-    """`mysql -N -B`: one `name<TAB>value` line per variable.  Credentials come from the socket (root
-    via unix_socket) or a defaults file, never from the command line, where `ps` would show them."""
-    opts = f"--defaults-extra-file={quote(valid_path(defaults_file))} " if defaults_file else ""
-    return f"mysql {opts}--connect-timeout=3 -N -B -e {quote(WSREP_STATUS_SQL)}"
-
-
 def grastate_command(datadir: str = "/var/lib/mysql") -> str:
-    return f"cat {quote(valid_path(datadir).rstrip('/') + '/grastate.dat')}"
-
-
-def recovered_position_command(error_log: str) -> str:
-    """The last `Recovered position` lines of the error log (written by `mysqld --wsrep-recover` and at
-    startup); exit 1 from grep just means there are none."""
-    return f"grep -h 'Recovered position' {quote(valid_path(error_log))} | tail -n 5"
+    """grastate.dat through bash's `$(< file)` (no fork); a missing file prints nothing, exit 1."""
+    path = quote(valid_path(datadir).rstrip("/") + "/grastate.dat")
+    return f"[ -r {path} ] && printf '%s\\n' \"$(< {path})\""
 
 
 # ---- SHOW GLOBAL STATUS ----------------------------------------------------------------------------
@@ -183,3 +174,41 @@ def parse_recovered_position(text: str) -> Parsed[RecoveredPosition]:
         why = "position recovery was skipped" if skipped else "no 'Recovered position' line"
         return Parsed(None, (why,), text)
     return Parsed(found, (), text)
+
+
+# ---- what the live loop runs ------------------------------------------------------------------------
+class WsrepReader:
+    """One node's MariaDB connection (kept open between cycles) and its wsrep status query.
+    pymysql connections are not thread-safe (threadsafety = 1): only this node's live loop calls
+    `query()`, one call at a time, from a worker thread."""
+
+    def __init__(self, user: str, password: str | None, timeout_s: float) -> None:
+        self.user, self.password, self.timeout_s = user, password, timeout_s
+        self._conn: pymysql.connections.Connection | None = None
+
+    def query(self, **endpoint: Any) -> list[tuple[str, str]]:
+        """`endpoint`: pymysql's `unix_socket=` or `host=`/`port=` of the forward to the node's socket."""
+        if self._conn is None:
+            self._conn = pymysql.connect(user=self.user, password=self.password or "",
+                                         connect_timeout=self.timeout_s, read_timeout=self.timeout_s, **endpoint)
+        with self._conn.cursor() as cur:
+            cur.execute(WSREP_STATUS_SQL)
+            rows = cur.fetchall()
+        return [(str(k), "" if v is None else str(v)) for k, v in rows]
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:  # a broken connection may fail to say goodbye; it is dropped either way
+                pass
+            self._conn = None
+
+
+def mysql_why(exc: BaseException) -> str:
+    """Why the wsrep query failed, in words (pymysql puts its message last)."""
+    if isinstance(exc, TimeoutError):
+        return "MariaDB did not answer in time"
+    if isinstance(exc, pymysql.MySQLError) and exc.args:
+        return f"MariaDB: {exc.args[-1]}"
+    return f"MariaDB: {exc}"

@@ -11,56 +11,15 @@ import json
 import math
 import re
 from dataclasses import replace
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from hatui.model import IpAddress, NotifyEvent, Parsed, TrackFile, TrackScript, Vip, VrrpInstance, VrrpStats
+from hatui.model import CommandResult, IpAddress, NotifyEvent, Parsed, TrackFile, TrackScript, Vip, VrrpInstance, VrrpStats
 from hatui.probes import never_raises, quote, short, snippet, to_float, to_int, valid_path
 
 # ---- commands --------------------------------------------------------------------------------------
 PID_FILE = "/run/keepalived.pid"  # the parent: dump signals go to it
 IP_ADDR_COMMAND = "ip -o addr show"
-
-# Exit codes of the dump commands, so the collector can say why there is no dump.
-EXIT_NOT_RUNNING, EXIT_NO_SUCH_SIGNAL, EXIT_KILL_FAILED, EXIT_NO_DUMP = 3, 4, 5, 6
-
-# Waits until the dump exists with a size that stopped changing (the data and stats files are
-# rewritten in place and can be read half-written), for at most 2 s.
-_WAIT = ('wait_dump() { n=0; last=-1; while [ $n -lt 40 ]; do s=$(stat -c %s "$1" 2>/dev/null || echo -1); '
-         'if [ "$s" -gt 0 ] && [ "$s" = "$last" ]; then return 0; fi; last=$s; n=$((n+1)); sleep 0.05; done; '
-         'return 1; }')
-
-
-def _dump_command(signal: str, files: tuple[str, ...], tmp_dir: str) -> str:
-    tmp = valid_path(tmp_dir).rstrip("/") or ""
-    # /proc/PID/root shows the files as keepalived sees them, so a unit with PrivateTmp= works too.
-    paths = [f'"/proc/$P/root"{quote(f"{tmp}/{f}")}' for f in files]
-    lines = [
-        _WAIT,
-        f"P=$(cat {quote(PID_FILE)} 2>/dev/null) && [ -n \"$P\" ] || exit {EXIT_NOT_RUNNING}",
-        f"S=$(keepalived --signum={signal} 2>/dev/null) || exit {EXIT_NO_SUCH_SIGNAL}",
-        f"rm -f {' '.join(paths)}",
-        f'kill -s "$S" "$P" || exit {EXIT_KILL_FAILED}',
-    ]
-    for i, p in enumerate(paths):
-        if i:
-            lines.append("echo '@@hatui-next-dump@@'")
-        lines.append(f"wait_dump {p} || exit {EXIT_NO_DUMP}; cat {p}")
-    return "\n".join(lines)
-
-
-def json_dump_command(tmp_dir: str = "/tmp") -> str:
-    """`keepalived --signum=JSON` (needs a build with --enable-json) to the parent, then the file."""
-    return _dump_command("JSON", ("keepalived.json",), tmp_dir)
-
-
-def data_dump_command(tmp_dir: str = "/tmp") -> str:
-    """Fallback without JSON: the DATA dump (SIGUSR1)."""
-    return _dump_command("DATA", ("keepalived.data",), tmp_dir)
-
-
-def stats_dump_command(tmp_dir: str = "/tmp") -> str:
-    return _dump_command("STATS", ("keepalived.stats",), tmp_dir)
-
 
 # ---- secrets ---------------------------------------------------------------------------------------
 REDACTED = "********"
@@ -407,3 +366,126 @@ def parse_notify_fifo_line(line: str) -> Parsed[NotifyEvent]:
     if not m:
         return Parsed(None, (f"not a notify FIFO line: {snippet(line)}",), line)
     return Parsed(NotifyEvent(m["type"], m["name"], m["state"], int(m["prio"])), (), line)
+
+
+# ---- what the live loop runs ------------------------------------------------------------------------
+JSON_FILE = "/tmp/keepalived.json"
+DATA_FILE = "/tmp/keepalived.data"
+DEFAULT_SIGNUMS = (36, 10)  # SIGRTMIN+2 (JSON) and SIGUSR1 (DATA) on Linux, when --signum cannot tell
+# bash builtins where they do (read, kill, $(<file), [[ ]]): a fork+exec costs ~1-2 ms per command
+PID_COMMAND = f'read -r P < {PID_FILE} 2>/dev/null && kill -0 "$P" 2>/dev/null && echo "$P"'
+JSON_COMMAND = f"[ -r {JSON_FILE} ] && printf '%s\\n' \"$(< {JSON_FILE})\""
+DATA_COMMAND = f"[ -r {DATA_FILE} ] && printf '%s\\n' \"$(< {DATA_FILE})\""
+# first cycle: learn the signal numbers, ask for both dumps and wait (<= 1 s) until both are rewritten
+SIGNUMS_COMMAND = (
+    "J=$(keepalived --signum=JSON 2>/dev/null); D=$(keepalived --signum=DATA 2>/dev/null); echo $J $D; "
+    f"if read -r P < {PID_FILE} 2>/dev/null && kill -0 \"$P\" 2>/dev/null; then "
+    f"M() {{ stat -c %.9Y {JSON_FILE} {DATA_FILE} 2>/dev/null | tr '\\n' ' '; }}; "
+    "B=$(M); [ -n \"$J\" ] && kill -\"$J\" \"$P\"; [ -n \"$D\" ] && kill -\"$D\" \"$P\"; "
+    "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do "
+    "A=$(M); [ \"$A\" != \"$B\" ] && [ $(echo $A | wc -w) -ge 2 ] && break; sleep 0.05; done; fi")
+
+
+def signal_command(json_signum: int, data_signum: int) -> str:
+    """Ask for fresh dumps, read by the next cycle (keepalived writes them while the loop sleeps)."""
+    return (f'read -r P < {PID_FILE} 2>/dev/null && kill -{int(json_signum)} "$P" 2>/dev/null && '
+            f'kill -{int(data_signum)} "$P" 2>/dev/null; true')
+
+
+def parse_signums(text: str) -> tuple[int, int]:
+    nums = [int(x) for x in text.split() if re.fullmatch(r"[0-9]{1,3}", x)]
+    return (nums[0], nums[1]) if len(nums) == 2 else DEFAULT_SIGNUMS
+
+
+_VRRP_KEY_RE = re.compile(r'"(?:iname|state|effective_priority)":\s*("[^"]*"|-?\d+)')
+
+
+def vrrp_key(json_text: str | None) -> tuple[str, ...] | None:
+    """What a data dump's track-script statuses must agree with: each instance's name, state and
+    effective priority, picked from the JSON text (the full parse comes later, once)."""
+    if not json_text or not json_text.strip():
+        return None
+    return tuple(_VRRP_KEY_RE.findall(json_text))
+
+
+def merge_vrrp(js: tuple[VrrpInstance, ...] | None, data: tuple[VrrpInstance, ...] | None) -> tuple[VrrpInstance, ...]:
+    """JSON gives numbers and counters; the data dump gives each track script's GOOD/BAD status."""
+    if not js:
+        return data or ()
+    if not data:
+        return js
+    by_name = {d.name: d for d in data}
+    merged = []
+    for inst in js:
+        d = by_name.get(inst.name)
+        if d is not None:
+            inst = replace(inst, track_scripts=d.track_scripts or inst.track_scripts,
+                           track_files=d.track_files or inst.track_files,
+                           fault_count=d.fault_count if d.fault_count is not None else inst.fault_count)
+        merged.append(inst)
+    return tuple(merged)
+
+
+RunMore = Callable[[dict[str, str]], Awaitable[dict[str, CommandResult]]]
+
+
+class KeepalivedReader:
+    """One node's keepalived dumps, pipelined: each cycle reads the dumps the previous cycle's signals
+    asked for, then signals again, so no cycle waits for keepalived to write.  The JSON dump (state,
+    priorities) comes every cycle; the ~7 KB data dump only gives the track scripts' GOOD/BAD, so it
+    is read every `DATA_EVERY` cycles, and at once when the JSON's state or priority moved."""
+
+    DATA_EVERY = 3
+
+    def __init__(self) -> None:
+        self.signums: tuple[int, int] | None = None  # (JSON, DATA)
+        self.last_data: CommandResult | None = None
+        self.key_at_data: tuple[str, ...] | None = None  # vrrp_key of the JSON read with last_data
+
+    def commands(self, cycle: int) -> dict[str, str]:
+        cmds: dict[str, str] = {}
+        if self.signums is None:
+            cmds["signums"] = SIGNUMS_COMMAND
+        cmds["ka_pid"] = PID_COMMAND
+        cmds["ka_json"] = JSON_COMMAND
+        if cycle % self.DATA_EVERY == 0 or self.last_data is None:
+            cmds["ka_data"] = DATA_COMMAND
+        if self.signums is not None:
+            cmds["ka_signal"] = signal_command(*self.signums)
+        return cmds
+
+    async def absorb(self, res: dict[str, CommandResult], run_more: RunMore) -> None:
+        """Redact the dumps in `res` (the VRRP password goes no further), fill in the data dump held
+        from an earlier cycle, or fetch it now when the one held is stale."""
+        if "signums" in res:
+            self.signums = parse_signums(res["signums"].output)
+        for key in ("ka_json", "ka_data"):
+            if key in res:
+                res[key] = CommandResult(res[key].exit_status, redact(res[key].output))
+        key = vrrp_key(res["ka_json"].output if "ka_json" in res else None)
+        if "ka_data" not in res and self.last_data is not None and key != self.key_at_data:
+            # state or priority moved since the data dump held: its GOOD/BAD and track-file values are
+            # stale. The file on the node was rewritten with the JSON just read: fetch it now.
+            extra = await run_more({"ka_data": DATA_COMMAND})
+            if "ka_data" in extra:
+                res["ka_data"] = CommandResult(extra["ka_data"].exit_status, redact(extra["ka_data"].output))
+        if "ka_data" in res:
+            self.last_data, self.key_at_data = res["ka_data"], key
+        elif self.last_data is not None:
+            res["ka_data"] = self.last_data
+
+
+def vrrp_from_raw(res: dict[str, CommandResult]) -> tuple[tuple[VrrpInstance, ...], bool, list[str]]:
+    """(VRRP instances, keepalived running, notes) from one cycle's keepalived outputs."""
+    empty = CommandResult(None, "")
+    running = res.get("ka_pid", empty).ok
+    if not running:
+        return (), False, []
+    notes: list[str] = []
+    js_text, data_text = res.get("ka_json", empty).output, res.get("ka_data", empty).output
+    js = parse_keepalived_json(js_text) if js_text.strip() else None
+    data = parse_keepalived_data(data_text) if data_text.strip() else None
+    for p in (js, data):
+        if p is not None:
+            notes.extend(p.unparsed)
+    return merge_vrrp(js.value if js else None, data.value if data else None), True, notes

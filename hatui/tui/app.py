@@ -324,10 +324,9 @@ class HatuiApp(App[None]):
         if not self._can_act():
             return
         from hatui.actions.switchover import plan_switchover
-        from hatui.diagnosis import holds_vip
         from hatui.tui.wizard import ActionWizard
 
-        holders = [n.node for n in self.snapshot.nodes if n.reachable and holds_vip(n, self.config.vip)]
+        holders = self.snapshot.vip_holders(self.config.vip)
         target = next((n.name for n in self.config.nodes if n.name not in holders), self.config.nodes[1].name)
         self.push_screen(ActionWizard(plan_switchover(self.snapshot, self.config, target)))
 

@@ -12,7 +12,6 @@ from textual.widget import Widget
 from textual.widgets import ProgressBar, Static
 
 from hatui.config import Config
-from hatui.diagnosis import drbd_resource, holds_vip, vrrp_instance
 from hatui.model import ClusterSnapshot, NodeSnapshot
 
 OK, WARN, BAD, DIM = "green", "yellow", "red", "grey50"
@@ -77,13 +76,13 @@ class NodeHeader(Widget):
             return
         self.set_class(False, "-bad")
         t.append("● up ", style=OK)
-        inst = vrrp_instance(n, cfg.keepalived_instance)
+        inst = n.vrrp_instance(cfg.keepalived_instance)
         if n.keepalived_running is False:
             t.append("  keepalived DOWN", style=f"bold {BAD}")
         elif inst is not None:
             style = OK if inst.state in ("MASTER", "BACKUP") else BAD
             t.append(f"  {inst.state}", style=f"bold {style}")
-        if holds_vip(n, cfg.vip):
+        if n.holds_vip(cfg.vip):
             t.append("  ◆ VIP", style="bold cyan")
         # fresh data says "live"; only stale data shows its age (and so changes every second)
         if age is None or age <= 2.5 * cfg.poll_interval_s:
@@ -98,7 +97,7 @@ class VrrpPanel(Static):
         table = _grid(cfg, snap)
         rows: dict[str, list[Text]] = {k: [] for k in ("state", "priority", "checks", "VIP", "changed", "counters")}
         for n in _nodes(cfg, snap):
-            inst = vrrp_instance(n, cfg.keepalived_instance) if n and n.reachable else None
+            inst = n.vrrp_instance(cfg.keepalived_instance) if n else None
             if n is None or not n.reachable:
                 for k in rows:
                     rows[k].append(word("—", DIM))
@@ -107,7 +106,7 @@ class VrrpPanel(Static):
                 rows["state"].append(word("keepalived down" if n.keepalived_running is False else "no dump", BAD))
                 for k in list(rows)[1:]:
                     rows[k].append(word("—", DIM))
-                rows["VIP"][-1] = word("held" if holds_vip(n, cfg.vip) else "—", "cyan")
+                rows["VIP"][-1] = word("held" if n.holds_vip(cfg.vip) else "—", "cyan")
                 continue
             want = f" (wants {inst.wanted_state})" if inst.wanted_state and inst.wanted_state != inst.state else ""
             rows["state"].append(word(inst.state + want, OK if inst.state in ("MASTER", "BACKUP") else BAD))
@@ -119,7 +118,7 @@ class VrrpPanel(Static):
                 mark, style = ("✓", OK) if s.status == "GOOD" else ("✗", BAD) if s.status == "BAD" else ("?", DIM)
                 checks.append(f"{mark}{s.name} ", style=style)
             rows["checks"].append(checks or word("none", DIM))
-            rows["VIP"].append(word("held", "bold cyan") if holds_vip(n, cfg.vip) else word("—", DIM))
+            rows["VIP"].append(word("held", "bold cyan") if n.holds_vip(cfg.vip) else word("—", DIM))
             rows["changed"].append(word(time.strftime("%H:%M:%S", time.localtime(inst.last_transition))
                                         if inst.last_transition else "?", DIM))
             auth = inst.auth_failures or 0
@@ -148,7 +147,7 @@ class DrbdPanel(Vertical):
         sync_line: Text | None = None
         pct: float | None = None
         for n in _nodes(cfg, snap):
-            r = drbd_resource(n, cfg.drbd.resource) if n and n.reachable else None
+            r = n.drbd_resource(cfg.drbd.resource) if n else None
             if n is None or not n.reachable or r is None:
                 for k in rows:
                     rows[k].append(word("—", DIM))
@@ -169,8 +168,8 @@ class DrbdPanel(Vertical):
                                         "cyan" if n.drbd_mounted else DIM))
             oos = r.out_of_sync_kib
             rows["out of sync"].append(word(f"{oos:,} KiB" if oos is not None else "?", WARN if oos else DIM))
-            if r.sync_percent is not None and rs.startswith(("Sync", "PausedSync", "Verify")):
-                pct = r.sync_percent
+            if r.progress_percent is not None:
+                pct = r.progress_percent
                 speed = f"{r.speed_kib_s:,} KiB/s" if r.speed_kib_s is not None else "? KiB/s"
                 sync_line = Text(f"{n.node} {rs}: {pct:.1f} %  {speed}  ETA {_fmt_duration(r.eta_s)}",
                                  style=WARN)
@@ -238,8 +237,7 @@ class FindingsPanel(Static):
             style = SEV_STYLE.get(f.severity, "")
             t.append(f"{SEV_WORD.get(f.severity, f.severity):4} ", style=f"bold {style}")
             t.append(f.title, style=style)
-            if (f.severity in ("critical", "warning") and f.code != "failover-prediction") or \
-                    (f.code == "failover-prediction" and f.severity == "warning" and "Then" in f.explanation):
+            if f.expand:
                 t.append(f"\n     {f.explanation}", style="default")
                 t.append(f"\n     → {f.action}", style="italic")
         self.update(t)

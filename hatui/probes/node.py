@@ -1,0 +1,65 @@
+"""One node's cycle: every subsystem's commands in one batch, and the pure step from what came back
+to a NodeSnapshot.  The collector runs the batch and the wsrep query; this module decides what they
+are and how they are read, so the collector only schedules, backs off and publishes."""
+
+from __future__ import annotations
+
+from hatui.config import Config
+from hatui.model import CommandResult, FailoverEvent, NodeSnapshot
+from hatui.probes import drbd, failover_log, galera, keepalived
+from hatui.probes.keepalived import RunMore
+
+
+class NodeReader:
+    """What one node's live loop keeps between cycles: keepalived's pipelined dumps and the failover
+    log's offset.  `commands()` for this cycle, then `absorb()` what the batch printed."""
+
+    def __init__(self, config: Config, node: str) -> None:
+        self.config = config
+        self.node = node
+        self.cycle = 0
+        self.keepalived = keepalived.KeepalivedReader()
+        self.log = failover_log.FailoverLogReader(node, config.failover_log)
+
+    def commands(self) -> dict[str, str]:
+        self.cycle += 1
+        cfg = self.config
+        ka = self.keepalived.commands(self.cycle)
+        cmds = {"signums": ka.pop("signums")} if "signums" in ka else {}
+        cmds["addr"] = keepalived.IP_ADDR_COMMAND
+        cmds.update(ka)
+        cmds.update(drbd.live_commands(cfg.drbd.proc_file, cfg.drbd.resource, cfg.drbd.mount_point))
+        cmds["grastate"] = galera.grastate_command()
+        cmds["log"] = self.log.command(self.cycle)
+        return cmds
+
+    async def absorb(self, res: dict[str, CommandResult], run_more: RunMore) -> tuple[FailoverEvent, ...]:
+        """Complete `res` in place (secrets redacted, the data dump held) and return the new log events."""
+        await self.keepalived.absorb(res, run_more)
+        return self.log.absorb(res["log"].output if "log" in res else "")
+
+
+def node_from_raw(config: Config, name: str, res: dict[str, CommandResult],
+                  galera_rows: list[tuple[str, str]] | None, mysql_error: str | None) -> NodeSnapshot:
+    """Pure: one node's poll (what each command printed, the wsrep rows) → its NodeSnapshot.
+    The collector adds the reachability time, log events and latency; replays rerun this on recordings."""
+    notes: list[str] = []
+    galera_state = None
+    if galera_rows is not None:
+        parsed = galera.parse_wsrep_status(galera_rows)
+        galera_state = parsed.value
+        notes.extend(parsed.unparsed)
+    empty = CommandResult(None, "")
+    vrrp, ka_running, ka_notes = keepalived.vrrp_from_raw(res)
+    notes.extend(ka_notes)
+    addrs = keepalived.parse_ip_addr(res.get("addr", empty).output)
+    notes.extend(addrs.unparsed)
+    drbd_res, drbd_notes = drbd.drbd_from_raw(res.get("drbd_proc", empty).output, res.get("drbd_events", empty).output,
+                                              config.drbd.device, config.drbd.resource)
+    notes.extend(drbd_notes)
+    gra = res.get("grastate", empty)
+    grastate = galera.parse_grastate(gra.output).value if gra.ok else None
+    return NodeSnapshot(
+        node=name, reachable=True, poll_age_s=0.0, vrrp=vrrp, addresses=addrs.value or (), drbd=drbd_res,
+        galera=galera_state, grastate=grastate, notes=tuple(dict.fromkeys(notes)), keepalived_running=ka_running,
+        drbd_mounted=res.get("mounted", empty).ok, mysql_error=mysql_error)
