@@ -174,7 +174,7 @@ def test_notify_fifo_lines_from_sample():
 
 def test_dump_commands():
     first = ka.KeepalivedReader().commands(1)
-    assert list(first)[0] == "signums" and "keepalived --signum=JSON" in first["signums"]
+    assert next(iter(first)) == "signums" and "keepalived --signum=JSON" in first["signums"]
     assert "ka_signal" not in first  # the first cycle signals inside `signums` and waits for the dumps
     reader = ka.KeepalivedReader()
     reader.signums = (36, 10)

@@ -14,8 +14,18 @@ from dataclasses import replace
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from hatui.model import CommandResult, IpAddress, NotifyEvent, Parsed, TrackFile, TrackScript, Vip, VrrpInstance, VrrpStats
-from hatui.probes import never_raises, quote, short, snippet, to_float, to_int, valid_path
+from hatui.model import (
+    CommandResult,
+    IpAddress,
+    NotifyEvent,
+    Parsed,
+    TrackFile,
+    TrackScript,
+    Vip,
+    VrrpInstance,
+    VrrpStats,
+)
+from hatui.probes import never_raises, short, snippet, to_float, to_int
 
 # ---- commands --------------------------------------------------------------------------------------
 PID_FILE = "/run/keepalived.pid"  # the parent: dump signals go to it
