@@ -15,6 +15,7 @@ demo: deps
 	$(PYTHON) -m hatui --config $(LAB_DIR)/hatui-lab.yaml
 
 test: deps
+	lint-imports .importlinter
 	$(PYTHON) -m pytest -ra
 
 lab-down:

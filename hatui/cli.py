@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"hatui: {exc}", file=sys.stderr)
         return 3 if args.cmd == "check" else 2
-    if args.cmd in ("switchover", "maintenance", "lock", "drbd", "galera"):
+    from hatui.actions.cli import handles
+
+    if handles(args.cmd):
         from hatui.actions.cli import run as run_action
 
         return run_action(args, config, read_only=args.read_only or config.actions.read_only)

@@ -6,6 +6,7 @@ Fixtures in tests/fixtures/snapshots/ were recorded from the real lab by scripts
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -194,17 +195,22 @@ async def test_wizard_for_an_unrunnable_plan_offers_no_confirmation():
 async def test_drbd_and_galera_menus_lead_to_a_plan():
     from hatui.tui.wizard import ActionMenu, ActionWizard
 
+    snap = recording("resync")
+
     class IdleCollector:  # the menus need a live connection; nothing is polled or run in this test
         paused = False
         on_snapshot = None
+        transports: dict = {}  # noqa: RUF012  (no node: the lock has no owner)
 
-        def start(self) -> None:
-            pass
+        async def run(self) -> None:
+            await asyncio.Event().wait()
+
+        async def fresh(self):
+            return snap
 
         async def close(self) -> None:
             pass
 
-    snap = recording("resync")
     app = HatuiApp(CONFIG, collector=IdleCollector(), clock=lambda: snap.taken_at_epoch_s + 1)
     async with app.run_test(size=(110, 46)) as pilot:
         await show(pilot, "resync")

@@ -10,30 +10,33 @@ from hatui.config import Config
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    sw = sub.add_parser("switchover", help="guided switchover to the standby (planned failover)")
-    sw.add_argument("--to", required=True, metavar="NODE", help="the node that takes over")
-    sw.add_argument("--dry-run", action="store_true", help="print the pre-checks and the plan, change nothing")
-    sw.add_argument("--yes", action="store_true", help="do not ask to type the node's name to confirm")
-    mt = sub.add_parser("maintenance", help="the keepalived maintenance hook")
-    mt.add_argument("what", choices=["clear"])
-    mt.add_argument("--node", required=True)
-    mt.add_argument("--dry-run", action="store_true")
-    mt.add_argument("--yes", action="store_true")
-    dr = sub.add_parser("drbd", help="guided DRBD actions")
-    dr.add_argument("what", choices=["resync", "connect", "disconnect", "verify", "pause-sync", "resume-sync",
-                                     "split-brain"])
-    dr.add_argument("--node", help="the node to act on (resync: the node whose copy is discarded and resynced)")
-    dr.add_argument("--victim", help="split-brain: the node whose changes are discarded")
-    dr.add_argument("--dry-run", action="store_true")
-    dr.add_argument("--yes", action="store_true")
-    ga = sub.add_parser("galera", help="guided Galera actions")
-    ga.add_argument("what", choices=["bootstrap"])
-    ga.add_argument("--node", required=True, help="the non-Primary survivor to re-bootstrap")
-    ga.add_argument("--dry-run", action="store_true")
-    ga.add_argument("--yes", action="store_true")
+    """One subparser per action command of the registry, plus `lock`."""
+    from hatui.actions import registry
+
+    for command in registry.commands():
+        specs = [a for a in registry.ACTIONS if a.command == command]
+        p = sub.add_parser(command, help=registry.COMMAND_HELP.get(command, specs[0].help))
+        whats = [a.what for a in specs if a.what]
+        if whats:
+            p.add_argument("what", choices=whats, help="; ".join(f"{a.what}: {a.help}" for a in specs))
+        for option in dict.fromkeys(a.node_option for a in specs):
+            users = [a for a in specs if a.node_option == option]
+            p.add_argument(option, metavar="NODE", required=len(users) == len(specs),
+                           help=" / ".join(dict.fromkeys(a.node_help for a in users)))
+        p.add_argument("--dry-run", action="store_true", help="print the pre-checks and the plan, change nothing")
+        p.add_argument("--yes", action="store_true", help="do not ask to type the node's name to confirm")
     lk = sub.add_parser("lock", help="the cluster-wide action lock")
     lk.add_argument("what", choices=["show", "break"])
     lk.add_argument("--yes", action="store_true")
+
+
+COMMANDS = ("lock",)  # besides the registry's; see `handles()`
+
+
+def handles(cmd: str | None) -> bool:
+    from hatui.actions import registry
+
+    return cmd in registry.commands() or cmd in COMMANDS
 
 
 def _confirm(target: str, yes: bool) -> bool:
@@ -48,7 +51,6 @@ def _confirm(target: str, yes: bool) -> bool:
 
 async def _run(args: argparse.Namespace, config: Config, read_only: bool) -> int:
     from hatui.actions.executor import ActionRefused, ClusterLock, Executor, break_lock
-    from hatui.actions.switchover import plan_clear_maintenance, plan_switchover
     from hatui.collector import Collector
 
     collector = Collector(config)
@@ -71,30 +73,18 @@ async def _run(args: argparse.Namespace, config: Config, read_only: bool) -> int
         if read_only:
             print("hatui: read-only mode: actions are disabled", file=sys.stderr)
             return 2
-        snap = await collector.snapshot_once()
-        if args.cmd == "switchover":
-            holder = await ClusterLock(collector, "check").holder()
-            plan = plan_switchover(snap, config, args.to, lock_owner=holder)
-        elif args.cmd == "drbd":
-            from hatui.actions.drbd import plan_drbd, plan_split_brain
+        from hatui.actions import registry
 
-            if args.what == "split-brain":
-                if not args.victim:
-                    print("hatui drbd split-brain: --victim NODE is required (whose changes are discarded)",
-                          file=sys.stderr)
-                    return 2
-                plan = plan_split_brain(snap, config, args.victim)
-            else:
-                if not args.node:
-                    print(f"hatui drbd {args.what}: --node NODE is required", file=sys.stderr)
-                    return 2
-                plan = plan_drbd(snap, config, args.what, args.node)
-        elif args.cmd == "galera":
-            from hatui.actions.galera import plan_galera_bootstrap
-
-            plan = plan_galera_bootstrap(snap, config, args.node)
-        else:
-            plan = plan_clear_maintenance(snap, config, args.node)
+        spec = registry.find(args.cmd, getattr(args, "what", None))
+        assert spec is not None  # argparse only accepts the registry's commands and words
+        node = getattr(args, spec.node_option.lstrip("-").replace("-", "_"), None)
+        if not node:
+            print(f"hatui {args.cmd} {spec.what or ''}: {spec.node_option} NODE is required ({spec.node_help})",
+                  file=sys.stderr)
+            return 2
+        snap = await collector.fresh()
+        holder = await ClusterLock(collector, "check").holder()
+        plan = spec.build(snap, config, node, holder)
         print(plan.render())
         if args.dry_run:
             return 0 if plan.runnable else 1

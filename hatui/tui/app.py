@@ -1,130 +1,50 @@
-"""hatui's live view: renders the latest ClusterSnapshot; never opens SSH itself."""
+"""hatui's live view: renders the latest ClusterSnapshot; never opens SSH itself.
+
+The collector runs as a Textual worker (`exit_on_error=False`: a polling loop that dies is shown, the
+app stays); each snapshot it publishes arrives as a `SnapshotReady` message that replaces an older
+one still waiting, so a busy screen only ever draws the newest."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
 
+from rich.markup import escape
 from rich.text import Text
-from textual import on
-from textual.app import App, ComposeResult, SystemCommand
+from textual import work
+from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.containers import Grid, Horizontal, VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Header, Input, Markdown, RichLog
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import RichLog
+from textual.worker import Worker, WorkerState
 
+from hatui.actions import registry
 from hatui.config import Config
 from hatui.model import ClusterSnapshot, FailoverEvent
-from hatui.tui.widgets import (
-    BAD,
-    DIM,
-    WARN,
-    DrbdPanel,
-    FindingsPanel,
-    GaleraPanel,
-    NodeHeader,
-    VrrpPanel,
-    WebPanel,
-)
+from hatui.tui.screens.filter import FilterScreen
+from hatui.tui.screens.help import HelpScreen
+from hatui.tui.screens.main import LOG_TITLE, MainScreen
+from hatui.tui.style import palette
+from hatui.tui.widgets import NodeHeader, SnapshotPanel
 
-HELP = """\
-# hatui — keys
-
-| key | action |
-|---|---|
-| `r` | refresh now (poll both nodes at once) |
-| `p` | pause / resume polling |
-| `f` | filter the failover log (empty filter shows all) |
-| `s` | guided switchover to the standby: pre-checks, the plan, confirm by typing the node name |
-| `d` | DRBD actions: resync, connect/disconnect, verify, pause/resume, split-brain recovery |
-| `g` | Galera actions: re-bootstrap a non-Primary survivor |
-| `?` | this help |
-| `q` | quit |
-| `ctrl+p` | command palette: every action by name |
-
-Colours carry meaning and the words say it too: **green** healthy, **yellow** degraded, **red** failed.
-Findings are sorted by severity; each says why it matters and what to do.
-
-The panels show the latest poll of each node.  A node that stops answering is marked UNREACHABLE with
-the time since; hatui reconnects with backoff while the other node keeps updating.
-
-Press `escape` or `?` to close.
-"""
+__all__ = ["FilterScreen", "HatuiApp", "HelpScreen", "MainScreen", "SnapshotReady", "run_tui"]
 
 
-class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "close")]
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll {
-        width: 80%; max-width: 90; height: 80%; border: thick $primary; background: $surface;
-    }
-    """
+class SnapshotReady(Message):
+    """A new snapshot from the collector.  Replaces one still pending: only the newest is drawn."""
 
-    def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield Markdown(HELP)
-
-
-class FilterScreen(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "cancel", "cancel")]
-    DEFAULT_CSS = """
-    FilterScreen { align: center bottom; }
-    FilterScreen > Input { width: 60; margin-bottom: 2; }
-    """
-
-    def __init__(self, current: str) -> None:
+    def __init__(self, snapshot: ClusterSnapshot) -> None:
         super().__init__()
-        self.current = current
+        self.snapshot = snapshot
 
-    def compose(self) -> ComposeResult:
-        yield Input(value=self.current, placeholder="show log lines containing… (empty: all)", id="filter")
-
-    @on(Input.Submitted)
-    def submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip())
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class MainScreen(Screen[None]):
-    def compose(self) -> ComposeResult:
-        cfg: Config = self.app.config  # type: ignore[attr-defined]
-        yield Header()
-        with Horizontal(id="nodes"):
-            for n in cfg.nodes:
-                yield NodeHeader(n.name, id=f"node-{n.name}")
-        with VerticalScroll(id="main"):
-            yield FindingsPanel(id="findings", classes="panel")
-            with Grid(id="panels"):
-                yield VrrpPanel(id="vrrp", classes="panel")
-                yield DrbdPanel(id="drbd", classes="panel")
-                yield GaleraPanel(id="galera", classes="panel")
-                yield WebPanel(id="web", classes="panel")
-            yield RichLog(id="log", classes="panel", wrap=False, max_lines=1000, markup=False)
-        yield Footer()
-
-    def on_mount(self) -> None:
-        titles = {"findings": "findings", "vrrp": "VRRP", "drbd": "DRBD", "galera": "Galera", "web": "web",
-                  "log": "failover log (both nodes, merged)"}
-        for wid, title in titles.items():
-            self.query_one(f"#{wid}").border_title = title
-        app: HatuiApp = self.app  # type: ignore[assignment]
-        if app.snapshot is not None:  # a snapshot that arrived before the screen was composed
-            app._drawn.clear()
-            app.apply_snapshot(app.snapshot)
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SnapshotReady)
 
 
 class HatuiApp(App[None]):
     TITLE = "hatui"
-    CSS = """
-    #nodes { height: 3; }
-    .panel { border: round $primary-darken-1; padding: 0 1; height: auto; }
-    #panels { grid-size: 2; grid-gutter: 0 1; height: auto; grid-rows: auto; }
-    #log { height: 12; min-height: 6; }
-    NodeHeader.-bad { border: round $error; }
-    """
+    CSS_PATH = "hatui.tcss"
     BINDINGS = [
         Binding("r", "refresh", "Refresh"),
         Binding("p", "pause", "Pause"),
@@ -148,7 +68,7 @@ class HatuiApp(App[None]):
         self.log_filter = ""
         self._shown_events: list[FailoverEvent] = []
         self.first_frame_at: float | None = None
-        self._drawn: dict[type, object] = {}
+        self.collector_error: str | None = None
 
     def get_default_screen(self) -> Screen:
         return MainScreen()
@@ -157,43 +77,39 @@ class HatuiApp(App[None]):
         self.sub_title = f"VIP {self.config.vip} · waiting for the first poll"
         self.set_interval(1.0, self._tick)
         if self.collector is not None:
-            self.collector.on_snapshot = self.apply_snapshot
-            self.collector.start()
+            self.collector.on_snapshot = lambda snap: self.post_message(SnapshotReady(snap))
+            self.run_worker(self.collector.run(), name="collector", group="collector", exit_on_error=False)
 
     async def on_unmount(self) -> None:
         if self.collector is not None:
             await self.collector.close()
 
+    def on_snapshot_ready(self, message: SnapshotReady) -> None:
+        self.apply_snapshot(message.snapshot)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name != "collector" or event.state != WorkerState.ERROR:
+            return
+        err = event.worker.error
+        self.collector_error = f"{type(err).__name__}: {err}"
+        self.notify(f"polling stopped: {self.collector_error} — the data shown is no longer live",
+                    severity="error", timeout=30)
+        self._update_title()
+
     # ---- rendering --------------------------------------------------------------------------
     def apply_snapshot(self, snap: ClusterSnapshot) -> None:
-        """Show `snap` (called by the collector on every update; tests call it with recorded snapshots)."""
+        """Show `snap` (on every collector update; tests call it with recorded snapshots)."""
         self.snapshot = snap
         for n in snap.nodes:
             if n.reachable:
                 self.last_ok[n.node] = snap.taken_at_epoch_s
-        screen = self.screen if isinstance(self.screen, MainScreen) else self.get_screen_main()
-        if screen is None:
-            return
-        if not screen.is_mounted or not screen.query("#findings"):
-            return  # rendered by MainScreen.on_mount
-        cfg = self.config
-        for n in cfg.nodes:
-            screen.query_one(f"#node-{n.name}", NodeHeader).show(cfg, snap.node(n.name), self.last_ok.get(n.name),
-                                                                 self.clock())
-        # redraw a panel only when what it shows changed: most polls change nothing but timings
-        nodes = snap.nodes
-        inputs = {
-            FindingsPanel: snap.findings,
-            VrrpPanel: tuple((n.reachable, n.keepalived_running, n.vrrp, n.addresses) for n in nodes),
-            DrbdPanel: tuple((n.reachable, n.drbd, n.drbd_mounted) for n in nodes),
-            GaleraPanel: tuple((n.reachable, n.galera) for n in nodes),
-            WebPanel: (snap.web.ok, snap.web.node, snap.web.error, min(int((snap.web.latency_ms or 0) // 100), 10))
-            if snap.web else None,
-        }
-        for panel, key in inputs.items():
-            if self._drawn.get(panel) != key:
-                screen.query_one(panel).show(cfg, snap)
-                self._drawn[panel] = key
+        screen = self.get_screen_main()
+        if screen is None or not screen.is_mounted or not screen.query("#findings"):
+            return  # drawn by MainScreen.on_mount
+        self._update_headers(screen)
+        for panel in screen.walk_children():  # each panel redraws only if what it shows changed
+            if isinstance(panel, SnapshotPanel):
+                panel.snapshot = snap
         self._update_log(snap.failover_events)
         self._update_title()
         if self.first_frame_at is None and all(n.reachable for n in snap.nodes) and snap.web is not None:
@@ -205,6 +121,13 @@ class HatuiApp(App[None]):
                 return screen
         return None
 
+    def _update_headers(self, screen: MainScreen) -> None:
+        if self.snapshot is None:
+            return
+        for n in self.config.nodes:
+            screen.query_one(f"#node-{n.name}", NodeHeader).show(self.config, self.snapshot.node(n.name),
+                                                                 self.last_ok.get(n.name), self.clock())
+
     def _update_title(self) -> None:
         snap = self.snapshot
         if snap is None:
@@ -214,7 +137,8 @@ class HatuiApp(App[None]):
         s = summary(snap, self.config)
         holders = ", ".join(s["vip_holders"]) or "NOBODY"
         paused = " · PAUSED" if self.collector is not None and self.collector.paused else ""
-        title = f"{s['status'].upper()} · VIP {self.config.vip} on {holders}{paused}"
+        stopped = " · POLLING STOPPED" if self.collector_error else ""
+        title = f"{s['status'].upper()} · VIP {self.config.vip} on {holders}{paused}{stopped}"
         if title != self.sub_title:
             self.sub_title = title
 
@@ -232,28 +156,24 @@ class HatuiApp(App[None]):
         else:
             log.clear()
             new = events
+        c = palette(self)
         for ev in new:
             if self.log_filter and self.log_filter.lower() not in ev.raw.lower() and \
                     self.log_filter.lower() not in ev.node.lower():
                 continue
-            style = {"MASTER": "bold cyan", "BACKUP": "", "FAULT": f"bold {BAD}", "STOP": WARN}.get(ev.state or "", DIM)
-            line = Text(f"{ev.node:>6} ", style=DIM)
+            style = {"MASTER": f"bold {c.info}", "BACKUP": "", "FAULT": f"bold {c.bad}",
+                     "STOP": c.warn}.get(ev.state or "", c.dim)
+            line = Text(f"{ev.node:>6} ", style=c.dim)
             line.append(ev.raw, style=style)
             log.write(line)
         self._shown_events = events
-        title = "failover log (both nodes, merged)"
-        log.border_title = f"{title} — filter: {self.log_filter!r}" if self.log_filter else title
+        log.border_title = f"{LOG_TITLE} — filter: {escape(repr(self.log_filter))}" if self.log_filter else LOG_TITLE
 
     def _tick(self) -> None:
         """Keep 'last poll N s ago' honest between snapshots."""
-        if self.snapshot is None:
-            return
         screen = self.get_screen_main()
-        if screen is None:
-            return
-        for n in self.config.nodes:
-            screen.query_one(f"#node-{n.name}", NodeHeader).show(self.config, self.snapshot.node(n.name),
-                                                                 self.last_ok.get(n.name), self.clock())
+        if screen is not None:
+            self._update_headers(screen)
 
     # ---- actions --------------------------------------------------------------------------------
     def action_refresh(self) -> None:
@@ -281,54 +201,51 @@ class HatuiApp(App[None]):
             return False
         return isinstance(self.screen, MainScreen)
 
-    def _menu(self, title: str, choices: list[tuple[str, str]]) -> None:
-        from hatui.tui.wizard import ActionMenu, ActionWizard
-
-        def chosen(key: str | None) -> None:
-            if key is None or self.snapshot is None:
-                return
-            kind, what, node = key.split(":")
-            if kind == "drbd":
-                from hatui.actions.drbd import plan_drbd, plan_split_brain
-
-                plan = (plan_split_brain(self.snapshot, self.config, node) if what == "split-brain"
-                        else plan_drbd(self.snapshot, self.config, what, node))
-            else:
-                from hatui.actions.galera import plan_galera_bootstrap
-
-                plan = plan_galera_bootstrap(self.snapshot, self.config, node)
-            self.push_screen(ActionWizard(plan))
-
-        self.push_screen(ActionMenu(title, choices), chosen)
-
-    def action_drbd_menu(self) -> None:
-        if not self._can_act():
-            return
-        from hatui.actions.drbd import DRBD_ACTIONS
-
-        labels = {"resync": "resync (invalidate: full resync from the peer)", "connect": "connect",
-                  "disconnect": "disconnect", "verify": "online verify", "pause-sync": "pause sync",
-                  "resume-sync": "resume sync"}
-        choices = [(f"drbd:{a}:{n.name}", f"{labels[a]} on {n.name}") for a in DRBD_ACTIONS for n in self.config.nodes]
-        choices += [(f"drbd:split-brain:{n.name}", f"split-brain recovery, discarding {n.name}'s changes")
-                    for n in self.config.nodes]
-        self._menu("DRBD actions", choices)
-
-    def action_galera_menu(self) -> None:
-        if not self._can_act():
-            return
-        self._menu("Galera actions", [(f"galera:bootstrap:{n.name}", f"re-bootstrap the Primary component on {n.name}")
-                                      for n in self.config.nodes])
-
-    def action_switchover(self) -> None:
-        if not self._can_act():
-            return
-        from hatui.actions.switchover import plan_switchover
+    @work(exclusive=True, group="plan", exit_on_error=False)
+    async def open_plan(self, key: str, node: str) -> None:
+        """Build the chosen action's plan on a fresh snapshot, with the lock's current owner (a plan
+        must not say "lock free" without having looked), and show it in the wizard."""
+        from hatui.actions.executor import ClusterLock
         from hatui.tui.wizard import ActionWizard
 
+        spec = registry.by_key(key)
+        if spec is None or self.collector is None:
+            return
+        try:
+            snap = await self.collector.fresh()
+            owner = await ClusterLock(self.collector, "check").holder()
+        except Exception as exc:  # the nodes could not be read: say so, build nothing
+            self.notify(f"cannot build the plan: {type(exc).__name__}: {exc}", severity="error")
+            return
+        self.push_screen(ActionWizard(spec.build(snap, self.config, node, owner)))
+
+    def _menu(self, menu: str) -> None:
+        from hatui.tui.wizard import ActionMenu
+
+        choices = [(f"{a.key}@{n.name}", a.label.format(node=n.name))
+                   for a in registry.in_menu(menu) for n in self.config.nodes]
+
+        def chosen(choice: str | None) -> None:
+            if choice is not None:
+                key, _, node = choice.rpartition("@")
+                self.open_plan(key, node)
+
+        self.push_screen(ActionMenu(registry.MENUS[menu], choices), chosen)
+
+    def action_drbd_menu(self) -> None:
+        if self._can_act():
+            self._menu("drbd")
+
+    def action_galera_menu(self) -> None:
+        if self._can_act():
+            self._menu("galera")
+
+    def action_switchover(self) -> None:
+        if not self._can_act() or self.snapshot is None:
+            return
         holders = self.snapshot.vip_holders(self.config.vip)
         target = next((n.name for n in self.config.nodes if n.name not in holders), self.config.nodes[1].name)
-        self.push_screen(ActionWizard(plan_switchover(self.snapshot, self.config, target)))
+        self.open_plan("switchover", target)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -345,7 +262,7 @@ class HatuiApp(App[None]):
             self.push_screen(FilterScreen(self.log_filter), done)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        yield from super().get_system_commands(screen)  # Textual's own, the theme picker among them
         yield SystemCommand("Refresh now", "Poll both nodes immediately (r)", self.action_refresh)
         yield SystemCommand("Pause / resume polling", "Stop or restart polling (p)", self.action_pause)
         yield SystemCommand("Filter the failover log", "Show only lines containing a text (f)", self.action_filter)
@@ -355,6 +272,17 @@ class HatuiApp(App[None]):
             yield SystemCommand("DRBD actions", "Resync, connect, verify, split-brain recovery (d)",
                                 self.action_drbd_menu)
             yield SystemCommand("Galera actions", "Re-bootstrap a non-Primary survivor (g)", self.action_galera_menu)
+            for spec in registry.ACTIONS:
+                if spec.menu is None and spec.command != "switchover":
+                    continue
+                for n in self.config.nodes:
+                    label = spec.label.format(node=n.name)
+                    yield SystemCommand(label[0].upper() + label[1:], spec.help,
+                                        lambda k=spec.key, node=n.name: self._palette_action(k, node))
+
+    def _palette_action(self, key: str, node: str) -> None:
+        if self._can_act():
+            self.open_plan(key, node)
 
 
 def run_tui(config: Config, read_only: bool = False) -> int:
