@@ -200,7 +200,7 @@ async def test_drbd_and_galera_menus_lead_to_a_plan():
     class IdleCollector:  # the menus need a live connection; nothing is polled or run in this test
         paused = False
         on_snapshot = None
-        transports: dict = {}  # noqa: RUF012  (no node: the lock has no owner)
+        transports: dict = {}  # no node: the lock has no owner
 
         async def run(self) -> None:
             await asyncio.Event().wait()
