@@ -44,6 +44,13 @@ class TransportStats:
 
 
 class NodeTransport:
+    """One node's SSH connection (known_hosts enforced, keepalives, a timeout on every call).
+
+    `batch()` runs a cycle's commands in one round trip on a persistent shell (the collector's
+    loop is its only reader); `exec()` opens a fresh channel for an action step, whose exit status
+    matters; `mysql_port()` forwards to the node's MariaDB socket.  Every failure is a
+    `TransportError` (a `HostKeyError` for a key that does not verify)."""
+
     def __init__(self, node: NodeConfig, timeout_s: float = 5.0) -> None:
         self.node = node
         self.timeout_s = timeout_s

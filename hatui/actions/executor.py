@@ -136,6 +136,10 @@ async def break_lock(collector: Collector) -> list[str]:
 
 
 class Executor:
+    """Runs a Plan: takes the cluster lock, runs each step and checks its effect on snapshots from
+    `Collector.fresh()`, stops and undoes on a failure or an operator abort, names the state it
+    leaves, and audits every step locally and on both nodes.  The CLI and the TUI wizard drive it."""
+
     def __init__(self, config: Config, collector: Collector, progress: Callable[[str], None] = print,
                  read_only: bool = False) -> None:
         # set by the operator (ctrl+c on the CLI, `a` in the wizard): stop before the next step or
