@@ -29,7 +29,7 @@ from hatui.probes import failover_log
 from hatui.probes.galera import WsrepReader, mysql_why
 from hatui.probes.node import NodeReader, node_from_raw
 from hatui.probes.web import fetch_web
-from hatui.transport import NodeTransport, TransportError, transports
+from hatui.transport import HostKeyError, NodeTransport, TransportError, transports
 
 MAX_EVENTS = 500
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 15.0)
@@ -101,7 +101,7 @@ class Collector:
         except TransportError as exc:
             galera_task.cancel()
             lp.wsrep.close()
-            return self._unreachable(lp, str(exc))
+            return self._unreachable(lp, str(exc), "host-key" if isinstance(exc, HostKeyError) else "network")
 
         async def run_more(cmds: dict[str, str]) -> dict[str, CommandResult]:
             try:
@@ -118,14 +118,15 @@ class Collector:
         snap = node_from_raw(self.config, name, res, galera_rows, mysql_error)
         lp.snapshot = replace(
             snap, since_epoch_s=prev.since_epoch_s if prev.reachable and prev.since_epoch_s else time.time(),
-            failover_events=tuple(lp.events), poll_latency_ms=(time.perf_counter() - t0) * 1000)
+            failover_events=tuple(lp.events), poll_latency_ms=(time.perf_counter() - t0) * 1000,
+            answered_at_epoch_s=time.time())
         return lp.snapshot
 
-    def _unreachable(self, lp: _NodeLoop, why: str) -> NodeSnapshot:
+    def _unreachable(self, lp: _NodeLoop, why: str, kind: str = "network") -> NodeSnapshot:
         prev = lp.snapshot
         lp.failures += 1
         since = prev.since_epoch_s if not prev.reachable and prev.since_epoch_s else time.time()
-        lp.snapshot = replace(prev, reachable=False, since_epoch_s=since, error=why,
+        lp.snapshot = replace(prev, reachable=False, since_epoch_s=since, error=why, error_kind=kind,  # type: ignore[arg-type]
                               failover_events=tuple(lp.events), poll_latency_ms=None)
         return lp.snapshot
 
@@ -212,7 +213,7 @@ class Collector:
                 try:
                     await self._poll(name)
                 except Exception as exc:  # a bug or odd output must not end the loop (or freeze "live")
-                    self._unreachable(lp, f"hatui could not read {name}: {type(exc).__name__}: {exc}")
+                    self._unreachable(lp, f"{type(exc).__name__}: {exc}", "hatui")
                 finally:
                     lp.done = lp.started
                     lp.progress.set()
@@ -220,6 +221,10 @@ class Collector:
                 self._publish()
             if lp.wanted > lp.done:
                 delay = 0.0
+            elif lp.snapshot.error_kind == "host-key":
+                # never a silent reconnect loop against a key that does not verify: wait for the
+                # operator (r, after fixing known_hosts) or a caller of fresh()
+                delay = 3600.0
             elif lp.failures:
                 delay = BACKOFF_S[min(lp.failures - 1, len(BACKOFF_S) - 1)]
             else:

@@ -27,6 +27,12 @@ def _f(severity: str, code: str, title: str, explanation: str, action: str, *nod
                    nodes=tuple(nodes), counts=counts, expand=expand)
 
 
+def login_refused(mysql_error: str) -> bool:
+    """MariaDB answered and refused the login (ER_ACCESS_DENIED_ERROR 1045, ER_ACCESS_DENIED_NO_PASSWORD
+    1698): the server is up, hatui's credentials are the problem."""
+    return "Access denied" in mysql_error or "(1045" in mysql_error or "(1698" in mysql_error
+
+
 def _ago(epoch: float | None, now: float) -> str:
     if epoch is None:
         return ""
@@ -37,7 +43,20 @@ def _ago(epoch: float | None, now: float) -> str:
 # ---- rules ---------------------------------------------------------------------------------------------
 def reachability(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]:
     for n in snap.nodes:
-        if not n.reachable:
+        if not n.reachable and n.error_kind == "host-key":
+            yield _f("critical", "host-key-mismatch", f"{n.node}'s SSH host key does not verify: possible "
+                     "man-in-the-middle",
+                     f"{n.error or 'The host key is unknown or changed.'} hatui does not talk to a node whose "
+                     "identity it cannot verify, and does not retry on its own.",
+                     f"Verify {n.node}'s host key out of band (its console: ssh-keygen -lf "
+                     "/etc/ssh/ssh_host_ed25519_key.pub); only if it changed on purpose, update known_hosts; "
+                     "then press r.", n.node)
+        elif not n.reachable and n.error_kind == "hatui":
+            yield _f("critical", "poll-error", f"hatui could not read {n.node}: {n.error}",
+                     f"hatui's own code failed on what {n.node} answered (a bug, or output it does not expect); "
+                     "the node itself may be fine. What is shown for it is stale.",
+                     "Report the error above with `hatui status --json`; hatui retries every cycle.", n.node)
+        elif not n.reachable:
             ago = _ago(n.since_epoch_s, snap.taken_at_epoch_s)
             yield _f("critical", "node-unreachable", f"{n.node} unreachable{ago}",
                      f"hatui cannot reach {n.node}: {n.error or 'no answer'}. What it last showed may be stale.",
@@ -135,6 +154,14 @@ def galera(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]:
         if not n.reachable:
             continue
         if n.galera is None:
+            if n.mysql_error and login_refused(n.mysql_error):
+                yield _f("warning", "mariadb-login-refused", f"MariaDB on {n.node} refused hatui's login",
+                         f"{n.mysql_error}. MariaDB answers, but hatui cannot read the Galera status with the "
+                         f"configured user ({cfg.mariadb.user}).",
+                         f"Grant the login on {n.node}: `CREATE USER IF NOT EXISTS '{cfg.mariadb.user}'@'localhost' "
+                         "IDENTIFIED VIA unix_socket` (the SSH user, no password stored), or set mariadb.password_env "
+                         "/ mariadb.password_file in the hatui config.", n.node)
+                continue
             yield _f("critical", "mariadb-down", f"MariaDB not answering on {n.node}",
                      n.mysql_error or "No answer from the server.", f"Check mariadb on {n.node} (error log).", n.node)
             continue

@@ -436,6 +436,10 @@ class NodeSnapshot:
     drbd_mounted: bool | None = None  # is the DRBD mount point mounted on this node
     mysql_error: str | None = None
     poll_latency_ms: float | None = None
+    # why the last cycle did not read the node: "network" (no answer, connection lost), "host-key"
+    # (its key does not verify: hatui stops reconnecting), "hatui" (hatui's own error on its output)
+    error_kind: Literal["network", "host-key", "hatui"] | None = None
+    answered_at_epoch_s: float | None = None  # when this node last answered a whole cycle
 
     def holds_vip(self, vip: str) -> bool:
         """The VIP is installed on one of this node's interfaces (as `ip -o addr` showed it)."""

@@ -57,6 +57,24 @@ def summary(snap: ClusterSnapshot, cfg: Config) -> dict[str, Any]:
             "unreachable": list(snap.unreachable())}
 
 
+def vip_words(snap: ClusterSnapshot, cfg: Config) -> str:
+    """Who holds the VIP, saying only what is known: NOBODY only when every node was read."""
+    holders = snap.vip_holders(cfg.vip)
+    if holders:
+        return f"VIP {cfg.vip} on {', '.join(holders)}"
+    unreachable = snap.unreachable()
+    if not unreachable:
+        return f"VIP {cfg.vip} on NOBODY"
+    read = [n.node for n in snap.nodes if n.reachable]
+    words = f"VIP {cfg.vip}: unknown — {', '.join(unreachable)} not reachable"
+    if read:
+        words += f", {', '.join(read)} {'does' if len(read) == 1 else 'do'} not hold it"
+    w = snap.web
+    if w is not None:
+        words += f"; the VIP answers as {w.node}" if w.ok and w.node else "; the VIP does not answer"
+    return words
+
+
 def _node_lines(n: NodeSnapshot, cfg: Config) -> list[str]:
     if not n.reachable:
         return [f"{n.node}: UNREACHABLE — {n.error}"]
@@ -80,7 +98,7 @@ def _node_lines(n: NodeSnapshot, cfg: Config) -> list[str]:
 def to_text(snap: ClusterSnapshot, cfg: Config) -> str:
     s = summary(snap, cfg)
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(snap.taken_at_epoch_s))
-    lines = [f"hatui status {when}: {s['status'].upper()} — VIP {cfg.vip} on {', '.join(s['vip_holders']) or 'nobody'}"]
+    lines = [f"hatui status {when}: {s['status'].upper()} — {vip_words(snap, cfg)}"]
     for n in snap.nodes:
         lines += _node_lines(n, cfg)
     if snap.web:

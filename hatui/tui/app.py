@@ -132,13 +132,12 @@ class HatuiApp(App[None]):
         snap = self.snapshot
         if snap is None:
             return
-        from hatui.report import summary
+        from hatui.report import summary, vip_words
 
         s = summary(snap, self.config)
-        holders = ", ".join(s["vip_holders"]) or "NOBODY"
         paused = " · PAUSED" if self.collector is not None and self.collector.paused else ""
         stopped = " · POLLING STOPPED" if self.collector_error else ""
-        title = f"{s['status'].upper()} · VIP {self.config.vip} on {holders}{paused}{stopped}"
+        title = f"{s['status'].upper()} · {vip_words(snap, self.config)}{paused}{stopped}"
         if title != self.sub_title:
             self.sub_title = title
 
