@@ -13,7 +13,7 @@ import statistics
 import time
 from pathlib import Path
 
-from hatui.lab import observe, procs
+from hatui_lab import observe, procs
 
 
 def lab(*args: str) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from hatui.collector import Collector
 from hatui.config import load
-from hatui.lab import observe
+from hatui_lab import observe
 from hatui.tui.app import HatuiApp
 from hatui.tui.widgets import NodeHeader
 

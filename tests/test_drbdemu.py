@@ -1,4 +1,4 @@
-"""The DRBD emulator of the lab (hatui/lab/drbdemu.py): two real ``kernel`` daemons on loopback, the
+"""The DRBD emulator of the lab (hatui_lab/drbdemu.py): two real ``kernel`` daemons on loopback, the
 CLI run as subprocesses, outputs compared with the shapes of /work/shared/samples (expected texts
 are inlined below with the sample they come from)."""
 
@@ -20,13 +20,13 @@ from typing import Any
 
 import pytest
 
-# The emulator is a stand-alone script: load it by path (no hatui.lab package side effects).
-_spec = importlib.util.spec_from_file_location("drbdemu", Path(__file__).resolve().parents[1] / "hatui/lab/drbdemu.py")
+# The emulator is a stand-alone script: load it by path (no hatui_lab package side effects).
+_spec = importlib.util.spec_from_file_location("drbdemu", Path(__file__).resolve().parents[1] / "hatui_lab/drbdemu.py")
 drbdemu = importlib.util.module_from_spec(_spec)
 sys.modules["drbdemu"] = drbdemu
 _spec.loader.exec_module(drbdemu)
 
-EMU = Path(__file__).resolve().parents[1] / "hatui" / "lab" / "drbdemu.py"
+EMU = Path(__file__).resolve().parents[1] / "hatui_lab" / "drbdemu.py"
 TICK = 0.1
 PING_TIMEOUT = 0.6
 

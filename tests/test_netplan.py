@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from hatui.lab.netplan import LabNetError, plan, routes_overlapping
+from hatui_lab.netplan import LabNetError, plan, routes_overlapping
 
 ROUTES = """\
 default via 192.0.2.1 dev eth0

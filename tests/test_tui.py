@@ -12,18 +12,14 @@ import pytest
 from textual.widgets import RichLog
 
 from hatui.config import parse
-from hatui.lab.labconfig import TEMPLATE
 from hatui.replay import load_recording
 from hatui.tui.app import FilterScreen, HatuiApp, HelpScreen
 from hatui.tui.widgets import DrbdPanel, FindingsPanel, NodeHeader
 
 FIXTURES = Path(__file__).parent / "fixtures" / "snapshots"
-LAB_CONFIG = TEMPLATE.format(
-    nodes="\n".join(f"  - name: node{i}\n    host: 198.18.0.1{i}\n    identity_file: /nonexistent/id\n"
-                    f"    known_hosts: /nonexistent/known_hosts" for i in (1, 2)),
-    vip="198.18.0.100", proc_file="/run/hatui-lab/proc_drbd", log="/var/log/keepalived_failover.log",
-    maintenance="/etc/keepalived/maintenance")
-CONFIG = parse(LAB_CONFIG, Path("lab.yaml"))
+# the config the recordings were made with, as `hatui lab up` writes it (without the lab package)
+LAB_CONFIG_FILE = Path(__file__).parent / "fixtures" / "lab-config.yaml"
+CONFIG = parse(LAB_CONFIG_FILE.read_text(), LAB_CONFIG_FILE)
 
 
 def recording(name: str):

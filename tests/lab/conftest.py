@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hatui.lab import observe as helpers
+from hatui_lab import observe as helpers
 
 pytestmark = pytest.mark.lab
 

@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from hatui.lab import observe as helpers
-from hatui.lab.observe import outcome
+from hatui_lab import observe as helpers
+from hatui_lab.observe import outcome
 from tests.lab.test_monitor_e2e import hatui
 
 pytestmark = pytest.mark.lab

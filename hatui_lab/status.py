@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hatui.lab import services
-from hatui.lab.node import SERVICES, Node, NodeError
+from hatui_lab import services
+from hatui_lab.node import SERVICES, Node, NodeError
 
 if TYPE_CHECKING:
-    from hatui.lab.lab import Lab
+    from hatui_lab.lab import Lab
 
 
 def node_facts(node: Node, vip: str) -> dict[str, object]:

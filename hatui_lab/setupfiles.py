@@ -12,12 +12,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hatui.lab import nodefiles
-from hatui.lab.netplan import NetPlan
-from hatui.lab.node import BIND_MOUNTS
+from hatui_lab import nodefiles
+from hatui_lab.netplan import NetPlan
+from hatui_lab.node import BIND_MOUNTS
 
 if TYPE_CHECKING:
-    from hatui.lab.lab import Lab, LabSettings
+    from hatui_lab.lab import Lab, LabSettings
 
 MYSQL_DIRS_OWNED = ("var-lib-mysql",)
 
@@ -114,7 +114,7 @@ def node_python() -> str:
 
 
 def install_drbdemu(lab_root: Path) -> None:
-    from hatui.lab.lab import DRBDEMU
+    from hatui_lab.lab import DRBDEMU
 
     target = lab_drbdemu(lab_root)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -162,6 +162,6 @@ def prepare(lab: Lab, netplan: NetPlan, settings: LabSettings) -> None:
                                   str(ssh_dir / "authorized_keys")),
         )
     drbd_wiring(lab, netplan, settings)
-    from hatui.lab.labconfig import write_config
+    from hatui_lab.labconfig import write_config
 
     write_config(lab, netplan)

@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hatui.lab.faults import FAULTS, FaultError, heal, inject
-from hatui.lab.lab import DEFAULT_DIR, Lab, LabError, LabSettings, require_root
-from hatui.lab.netplan import DEFAULT_SUBNET, LabNetError
-from hatui.lab.node import NodeError
-from hatui.lab.services import WaitTimeout
+from hatui_lab.faults import FAULTS, FaultError, heal, inject
+from hatui_lab.lab import DEFAULT_DIR, Lab, LabError, LabSettings, require_root
+from hatui_lab.netplan import DEFAULT_SUBNET, LabNetError
+from hatui_lab.node import NodeError
+from hatui_lab.services import WaitTimeout
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             if lab.settings() is None:
                 print("the lab is not up (`hatui lab up` starts it)")
                 return 3
-            from hatui.lab.status import lab_status, render
+            from hatui_lab.status import lab_status, render
 
             facts = lab_status(lab)
             print(json.dumps(facts, indent=2) if args.json else render(lab, facts))

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hatui.lab import procs
-from hatui.lab.netplan import BRIDGE, DEFAULT_SUBNET, LabNetError, NetPlan, check_no_overlap, plan
-from hatui.lab.node import Node, NodeError
+from hatui_lab import procs
+from hatui_lab.netplan import BRIDGE, DEFAULT_SUBNET, LabNetError, NetPlan, check_no_overlap, plan
+from hatui_lab.node import Node, NodeError
 
 DEFAULT_DIR = Path(os.environ.get("HATUI_LAB_DIR", "/var/lib/hatui-lab"))
 DRBDEMU = Path(__file__).with_name("drbdemu.py")
@@ -135,7 +135,7 @@ class Lab:
 
     # ---- files --------------------------------------------------------------------------------
     def _prepare_files(self, netplan: NetPlan, settings: LabSettings) -> None:
-        from hatui.lab import setupfiles
+        from hatui_lab import setupfiles
 
         setupfiles.prepare(self, netplan, settings)
 
@@ -143,7 +143,7 @@ class Lab:
     def up(self, settings: LabSettings) -> float:
         require_root()
         t0 = time.monotonic()
-        from hatui.lab.node import BIND_MOUNTS
+        from hatui_lab.node import BIND_MOUNTS
 
         for _key, private in BIND_MOUNTS:
             if self.root.resolve().is_relative_to(private):
@@ -166,7 +166,7 @@ class Lab:
         for item in self._net_up(netplan):
             self.out(f"created {item}")
         self._prepare_files(netplan, settings)
-        from hatui.lab import services
+        from hatui_lab import services
 
         services.start_all(self, netplan, settings)
         elapsed = time.monotonic() - t0

@@ -133,7 +133,7 @@ def maintenance_values() -> dict[str, str]:
 
 def sshd_pids(node: str) -> list[int]:
     """Every sshd of the node (its listener and the sessions it serves)."""
-    from hatui.lab import procs
+    from hatui_lab import procs
 
     found = []
     for pid in procs.pids_in_netns(f"/run/netns/hatui-{node}"):

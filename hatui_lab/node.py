@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hatui.lab import procs
-from hatui.lab.netplan import NodeAddr
+from hatui_lab import procs
+from hatui_lab.netplan import NodeAddr
 
 # host directory name -> path seen inside the node
 BIND_MOUNTS = (

@@ -9,12 +9,12 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from hatui.lab import services
-from hatui.lab.netplan import BRIDGE
-from hatui.lab.node import Node
+from hatui_lab import services
+from hatui_lab.netplan import BRIDGE
+from hatui_lab.node import Node
 
 if TYPE_CHECKING:
-    from hatui.lab.lab import Lab
+    from hatui_lab.lab import Lab
 
 FAULTS = {
     "kill-mariadb": "SIGKILL mariadbd (a crash: the node leaves Galera without saying goodbye)",
@@ -36,7 +36,7 @@ def _other(lab: Lab, node: Node) -> Node:
 
 
 def _link(lab: Lab, node: Node, up: bool) -> None:
-    from hatui.lab.lab import sh
+    from hatui_lab.lab import sh
 
     sh(["ip", "link", "set", node.addr.veth_host, "up" if up else "down"])
     if up:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hatui.lab import nodefiles
-from hatui.lab.netplan import NetPlan
+from hatui_lab import nodefiles
+from hatui_lab.netplan import NetPlan
 
 if TYPE_CHECKING:
-    from hatui.lab.lab import Lab
+    from hatui_lab.lab import Lab
 
 TEMPLATE = """\
 # hatui configuration for the rehearsal lab (written by `hatui lab up`; see config.example.yaml)

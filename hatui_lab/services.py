@@ -6,11 +6,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from hatui.lab.netplan import NetPlan
-from hatui.lab.node import Node, NodeError
+from hatui_lab.netplan import NetPlan
+from hatui_lab.node import Node, NodeError
 
 if TYPE_CHECKING:
-    from hatui.lab.lab import Lab, LabSettings
+    from hatui_lab.lab import Lab, LabSettings
 
 
 class WaitTimeout(NodeError):
@@ -55,7 +55,7 @@ def start_base(node: Node, out: Callable[[str], None]) -> None:
     """Boot the node and start what runs before the database: DRBD, sshd, web."""
     if node.boot():
         out(f"{node.name}: booted (netns {node.addr.netns}, private mounts, hostname {node.name})")
-    from hatui.lab.setupfiles import lab_drbdemu, node_python
+    from hatui_lab.setupfiles import lab_drbdemu, node_python
 
     py = node_python()
 
