@@ -7,14 +7,10 @@ Galera react.  `heal` brings the node back the way an operator would.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
-
 from hatui_lab import services
-from hatui_lab.netplan import BRIDGE
 from hatui_lab.node import Node
-
-if TYPE_CHECKING:
-    from hatui_lab.lab import Lab
+from hatui_lab.settings import sh
+from hatui_lab.state import LabState
 
 FAULTS = {
     "kill-mariadb": "SIGKILL mariadbd (a crash: the node leaves Galera without saying goodbye)",
@@ -31,19 +27,17 @@ class FaultError(RuntimeError):
     pass
 
 
-def _other(lab: Lab, node: Node) -> Node:
+def _other(lab: LabState, node: Node) -> Node:
     return next(n for n in lab.nodes() if n.name != node.name)
 
 
-def _link(lab: Lab, node: Node, up: bool) -> None:
-    from hatui_lab.lab import sh
-
+def _link(lab: LabState, node: Node, up: bool) -> None:
     sh(["ip", "link", "set", node.addr.veth_host, "up" if up else "down"])
     if up:
-        sh(["ip", "link", "set", node.addr.veth_host, "master", BRIDGE])
+        sh(["ip", "link", "set", node.addr.veth_host, "master", lab.netplan().bridge])
 
 
-def inject(lab: Lab, kind: str, node_name: str) -> str:
+def inject(lab: LabState, kind: str, node_name: str) -> str:
     if kind not in FAULTS:
         raise FaultError(f"unknown fault {kind!r}; one of: {', '.join(FAULTS)}")
     node = lab.node(node_name)
@@ -68,7 +62,7 @@ def inject(lab: Lab, kind: str, node_name: str) -> str:
     return f"{node.name}: {kind} — {FAULTS[kind]}"
 
 
-def _split_brain(lab: Lab, node: Node) -> str:
+def _split_brain(lab: LabState, node: Node) -> str:
     """Make `node` (normally the standby) primary while disconnected, write on both sides, reconnect."""
     other = _other(lab, node)
     for n in (node, other):
@@ -88,13 +82,13 @@ def _split_brain(lab: Lab, node: Node) -> str:
             "both wrote, then reconnected")
 
 
-def heal(lab: Lab, node_name: str) -> list[str]:
+def heal(lab: LabState, node_name: str) -> list[str]:
     node = lab.node(node_name)
     other = _other(lab, node)
     done: list[str] = []
     out = done.append
     _link(lab, node, up=True)
-    services.start_base(node, out)
+    services.start_base(node, lab.drbdemu_path(), out)
     _heal_drbd(node, other, out)
     if node.service_pid("mariadb") is None:
         peer_primary = other.service_pid("mariadb") is not None and services.galera_status(other).get(

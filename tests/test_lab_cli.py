@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -64,3 +65,19 @@ def test_python_m_hatui_lab_runs_the_lab_cli_without_hatuis_entry_point(tmp_path
     res = subprocess.run([sys.executable, "-m", "hatui_lab", "--dir", str(tmp_path / "lab"), "up", "--drbd", "real"],
                          capture_output=True, text=True, timeout=30)
     assert res.returncode == 1 and res.stderr.startswith("hatui lab up: ")
+
+
+def test_a_bad_lab_name_is_refused_before_anything_is_created(tmp_path: Path) -> None:
+    res = subprocess.run([sys.executable, "-m", "hatui_lab", "--name", "much-too-long-name", "--dir",
+                          str(tmp_path / "lab"), "status"], capture_output=True, text=True, timeout=30)
+    assert res.returncode == 1 and "a lab name is 1 to 11" in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "lab").exists()
+
+
+def test_a_directory_holding_another_lab_is_refused(tmp_path: Path) -> None:
+    lab_dir = tmp_path / "lab"
+    lab_dir.mkdir()
+    (lab_dir / "lab.json").write_text(json.dumps({"settings": {"name": "hatuitest"}, "auth_pass": "x"}))
+    res = subprocess.run([sys.executable, "-m", "hatui_lab", "--name", "hatui", "--dir", str(lab_dir), "down"],
+                         capture_output=True, text=True, timeout=30)
+    assert res.returncode == 1 and "holds the lab 'hatuitest', not 'hatui'" in res.stderr

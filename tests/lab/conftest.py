@@ -12,8 +12,13 @@ from hatui_lab import observe as helpers
 
 pytestmark = pytest.mark.lab
 
-# The tests' own lab directory, so that they never touch an operator's lab in /var/lib/hatui-lab.
-helpers.LAB_DIR = Path("/var/lib/hatui-lab-test")
+# The tests' own lab: its own name (so its namespaces, bridge, veths and pid files are its own), its
+# own subnet and its own directory, so it never touches an operator's lab (the demo's is `hatui` in
+# 198.18.0.0/24, /var/lib/hatui-lab).  Overridable, so that two checkouts can run their suites side by side.
+TEST_LAB_NAME = os.environ.get("HATUI_TEST_LAB_NAME", "hatuitest")
+TEST_LAB_SUBNET = os.environ.get("HATUI_TEST_LAB_SUBNET", "198.18.1.0/24")
+TEST_LAB_DIR = Path(os.environ.get("HATUI_TEST_LAB_DIR", f"/var/lib/hatui-lab-{TEST_LAB_NAME}"))
+helpers.use(TEST_LAB_NAME, TEST_LAB_SUBNET, TEST_LAB_DIR)
 
 
 def _lab_possible() -> str | None:
@@ -43,7 +48,7 @@ def _up(*extra: str):
         pytest.fail(f"the lab cannot run here, and HATUI_REQUIRE_LAB=1 (CI) forbids skipping: {reason}")
     if reason:
         pytest.skip(reason)
-    res = helpers.hatui_lab("up", "--subnet", helpers.SUBNET, *extra)
+    res = helpers.hatui_lab("up", *extra)
     if res.returncode != 0:
         helpers.hatui_lab("down")
         pytest.fail(f"hatui lab up failed:\n{res.stdout}\n{res.stderr}")
