@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,10 @@ TEST_LAB_NAME = os.environ.get("HATUI_TEST_LAB_NAME", "hatuitest")
 TEST_LAB_SUBNET = os.environ.get("HATUI_TEST_LAB_SUBNET", "198.18.1.0/24")
 TEST_LAB_DIR = Path(os.environ.get("HATUI_TEST_LAB_DIR", f"/var/lib/hatui-lab-{TEST_LAB_NAME}"))
 helpers.use(TEST_LAB_NAME, TEST_LAB_SUBNET, TEST_LAB_DIR)
+# A second lab, for the test that the test lab leaves other labs alone (tests/lab/test_lab_isolation.py)
+OTHER_LAB_NAME = os.environ.get("HATUI_TEST_OTHER_LAB_NAME", "hatuiside")
+OTHER_LAB_SUBNET = os.environ.get("HATUI_TEST_OTHER_LAB_SUBNET", "198.18.2.0/24")
+OTHER_LAB_DIR = Path(os.environ.get("HATUI_TEST_OTHER_LAB_DIR", f"/var/lib/hatui-lab-{OTHER_LAB_NAME}"))
 
 
 def _lab_possible() -> str | None:
@@ -74,3 +79,27 @@ def fresh_lab(request):
         yield res
     finally:
         _down()
+
+
+def _other_lab(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*helpers.HATUI_LAB, "--name", OTHER_LAB_NAME, "--dir", str(OTHER_LAB_DIR), *args],
+                          capture_output=True, text=True, timeout=240)
+
+
+@pytest.fixture
+def lab_beside():
+    """Another lab (not the test lab: its own name, subnet, directory) up for one test; always taken
+    down.  Yields its directory."""
+    reason = _lab_possible()
+    if reason and os.environ.get("HATUI_REQUIRE_LAB") == "1":
+        pytest.fail(f"the lab cannot run here, and HATUI_REQUIRE_LAB=1 (CI) forbids skipping: {reason}")
+    if reason:
+        pytest.skip(reason)
+    res = _other_lab("up", "--subnet", OTHER_LAB_SUBNET)
+    try:
+        if res.returncode != 0:
+            pytest.fail(f"the other lab did not come up:\n{res.stdout}\n{res.stderr}")
+        yield OTHER_LAB_DIR
+    finally:
+        res = _other_lab("down")
+        assert res.returncode == 0, res.stderr
