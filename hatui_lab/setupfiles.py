@@ -10,12 +10,11 @@ import subprocess
 from pathlib import Path
 
 from hatui_lab import labconfig, nodefiles
+from hatui_lab.drbdemu.bundle import build_zipapp
 from hatui_lab.netplan import NetPlan
 from hatui_lab.node import BIND_MOUNTS, node_python
 from hatui_lab.settings import LabSettings
 from hatui_lab.state import LabState
-
-DRBDEMU = Path(__file__).with_name("drbdemu.py")
 
 MYSQL_DIRS_OWNED = ("var-lib-mysql",)
 
@@ -101,9 +100,8 @@ def drbd_wiring(lab: LabState, netplan: NetPlan, settings: LabSettings) -> None:
 
 
 def install_drbdemu(lab: LabState) -> None:
-    target = lab.drbdemu_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(DRBDEMU, target)
+    """The emulator, as one file, where the nodes can run it."""
+    build_zipapp(lab.drbdemu_path())
 
 
 def prepare(lab: LabState, netplan: NetPlan, settings: LabSettings) -> None:

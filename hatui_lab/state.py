@@ -70,7 +70,7 @@ class LabState:
     def drbdemu_path(self) -> Path:
         """The emulator as the nodes see it: a copy in the lab directory, because the checkout may sit
         below a path the nodes do not share (their /tmp, /run and /var/log are their own)."""
-        return self.root / "bin" / "drbdemu.py"
+        return self.root / "bin" / "drbdemu.pyz"
 
     def config_path(self) -> Path:
         return self.root / "hatui-lab.yaml"
