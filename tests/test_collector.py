@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hatui.collector import Collector
 from hatui.transport import CommandResult, TransportError
-from tests.test_tui import CONFIG
+from tests.recordings import CONFIG
 
 LAB = Path(__file__).parent / "fixtures" / "lab"
 JSON_80 = (LAB / "keepalived.json-v2.2.7-node1-lab.txt").read_text()  # node1 MASTER, 80 (chk_drbd BAD)

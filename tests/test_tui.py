@@ -6,24 +6,13 @@ Fixtures in tests/fixtures/snapshots/ were recorded from the real lab by scripts
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from textual.widgets import RichLog
 
-from hatui.config import parse
-from hatui.replay import load_recording
 from hatui.tui.app import FilterScreen, HatuiApp, HelpScreen
 from hatui.tui.widgets import DrbdPanel, FindingsPanel, NodeHeader
-
-FIXTURES = Path(__file__).parent / "fixtures" / "snapshots"
-# the config the recordings were made with, as `hatui lab up` writes it (without the lab package)
-LAB_CONFIG_FILE = Path(__file__).parent / "fixtures" / "lab-config.yaml"
-CONFIG = parse(LAB_CONFIG_FILE.read_text(), LAB_CONFIG_FILE)
-
-
-def recording(name: str):
-    return load_recording(FIXTURES / f"{name}.json", CONFIG)
+from tests.recordings import CONFIG, recording
 
 
 def app_with(name: str) -> HatuiApp:
