@@ -7,24 +7,40 @@ Galera react.  `heal` brings the node back the way an operator would.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+
 from hatui_lab import services
 from hatui_lab.node import Node
 from hatui_lab.settings import sh
 from hatui_lab.state import LabState
 
-FAULTS = {
-    "kill-mariadb": "SIGKILL mariadbd (a crash: the node leaves Galera without saying goodbye)",
-    "stop-mariadb": "stop mariadbd gracefully (SIGTERM; the node leaves Galera cleanly)",
-    "stop-keepalived": "stop keepalived (SIGTERM; it releases the VIP, its notify script gets STOP)",
-    "cut-link": "take the node's network link down (it is cut off from its peer and the workstation)",
-    "power-off": "every process of the node stops at once and its link goes down",
-    "drbd-disconnect": "drbdadm disconnect r0 on the node (replication stops, StandAlone)",
-    "split-brain": "both sides primary while disconnected, then reconnected: DRBD split brain",
-}
+# A fault: what it does to the node (and its peer).  Returns what to print, or None for the default
+# "NODE: KIND — WHAT".  A new fault is one function below with @fault(name, what): nothing else to add
+# (the CLI's choices and help, `inject` and the docs' list all read FAULTS).
+FaultFn = Callable[[LabState, Node], "str | None"]
+FAULTS: dict[str, str] = {}  # name -> what it does, in the order defined below
+_INJECT: dict[str, FaultFn] = {}
 
 
 class FaultError(RuntimeError):
     pass
+
+
+def fault(name: str, what: str) -> Callable[[FaultFn], FaultFn]:
+    def register(fn: FaultFn) -> FaultFn:
+        FAULTS[name] = what
+        _INJECT[name] = fn
+        return fn
+
+    return register
+
+
+def inject(lab: LabState, kind: str, node_name: str) -> str:
+    if kind not in FAULTS:
+        raise FaultError(f"unknown fault {kind!r}; one of: {', '.join(FAULTS)}")
+    node = lab.node(node_name)
+    said = _INJECT[kind](lab, node)
+    return said if said is not None else f"{node.name}: {kind} — {FAULTS[kind]}"
 
 
 def _other(lab: LabState, node: Node) -> Node:
@@ -37,31 +53,44 @@ def _link(lab: LabState, node: Node, up: bool) -> None:
         sh(["ip", "link", "set", node.addr.veth_host, "master", lab.netplan().bridge])
 
 
-def inject(lab: LabState, kind: str, node_name: str) -> str:
-    if kind not in FAULTS:
-        raise FaultError(f"unknown fault {kind!r}; one of: {', '.join(FAULTS)}")
-    node = lab.node(node_name)
-    if kind in ("kill-mariadb", "stop-mariadb"):
-        if not node.stop_service("mariadb", graceful=(kind == "stop-mariadb"), timeout_s=30):
-            raise FaultError(f"{node.name}: mariadbd is not running")
-    elif kind == "stop-keepalived":
-        if not node.stop_service("keepalived", graceful=True, timeout_s=10):
-            raise FaultError(f"{node.name}: keepalived is not running")
-    elif kind == "cut-link":
-        _link(lab, node, up=False)
-    elif kind == "power-off":
-        _link(lab, node, up=False)
-        count = node.kill_all()
-        return f"{node.name}: powered off ({count} processes killed, link down)"
-    elif kind == "drbd-disconnect":
-        res = node.run(["drbdadm", "disconnect", "r0"])
-        if res.returncode != 0:
-            raise FaultError(f"{node.name}: drbdadm disconnect failed: {res.stderr.strip()}")
-    elif kind == "split-brain":
-        return _split_brain(lab, node)
-    return f"{node.name}: {kind} — {FAULTS[kind]}"
+@fault("kill-mariadb", "SIGKILL mariadbd (a crash: the node leaves Galera without saying goodbye)")
+def _kill_mariadb(lab: LabState, node: Node) -> None:
+    if not node.stop_service("mariadb", graceful=False, timeout_s=30):
+        raise FaultError(f"{node.name}: mariadbd is not running")
 
 
+@fault("stop-mariadb", "stop mariadbd gracefully (SIGTERM; the node leaves Galera cleanly)")
+def _stop_mariadb(lab: LabState, node: Node) -> None:
+    if not node.stop_service("mariadb", graceful=True, timeout_s=30):
+        raise FaultError(f"{node.name}: mariadbd is not running")
+
+
+@fault("stop-keepalived", "stop keepalived (SIGTERM; it releases the VIP, its notify script gets STOP)")
+def _stop_keepalived(lab: LabState, node: Node) -> None:
+    if not node.stop_service("keepalived", graceful=True, timeout_s=10):
+        raise FaultError(f"{node.name}: keepalived is not running")
+
+
+@fault("cut-link", "take the node's network link down (it is cut off from its peer and the workstation)")
+def _cut_link(lab: LabState, node: Node) -> None:
+    _link(lab, node, up=False)
+
+
+@fault("power-off", "every process of the node stops at once and its link goes down")
+def _power_off(lab: LabState, node: Node) -> str:
+    _link(lab, node, up=False)
+    count = node.kill_all()
+    return f"{node.name}: powered off ({count} processes killed, link down)"
+
+
+@fault("drbd-disconnect", "drbdadm disconnect r0 on the node (replication stops, StandAlone)")
+def _drbd_disconnect(lab: LabState, node: Node) -> None:
+    res = node.run(["drbdadm", "disconnect", "r0"])
+    if res.returncode != 0:
+        raise FaultError(f"{node.name}: drbdadm disconnect failed: {res.stderr.strip()}")
+
+
+@fault("split-brain", "both sides primary while disconnected, then reconnected: DRBD split brain")
 def _split_brain(lab: LabState, node: Node) -> str:
     """Make `node` (normally the standby) primary while disconnected, write on both sides, reconnect."""
     other = _other(lab, node)
