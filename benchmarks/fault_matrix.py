@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from hatui.lab import observe
+from hatui_lab import observe
 
 OBSERVE_S = 20.0
 FAULT_NODE = {"split-brain": "node2"}

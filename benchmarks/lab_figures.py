@@ -13,7 +13,7 @@ import statistics
 import time
 from pathlib import Path
 
-from hatui.lab import observe, procs
+from hatui_lab import observe, procs
 
 
 def lab(*args: str) -> None:
@@ -22,7 +22,7 @@ def lab(*args: str) -> None:
 
 def memory_kib() -> tuple[int, int, int]:
     pids: set[int] = set()
-    for ns in ("hatui-node1", "hatui-node2"):
+    for ns in (n.netns for n in observe.PLAN.nodes):
         pids.update(procs.pids_in_netns(f"/run/netns/{ns}"))
     pss = rss = 0
     for pid in pids:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from hatui.collector import Collector
 from hatui.config import load
-from hatui.lab import observe
+from hatui_lab import observe
 from hatui.tui.app import HatuiApp
 from hatui.tui.widgets import NodeHeader
 
@@ -81,7 +81,8 @@ async def main(seconds: float) -> None:
         # fault → TUI
         found: dict[str, float] = {}
         stop = threading.Event()
-        watcher = threading.Thread(target=watch_vip, args=("hatui-node2", cfg.vip, found, stop), daemon=True)
+        netns = observe.PLAN.node("node2").netns
+        watcher = threading.Thread(target=watch_vip, args=(netns, cfg.vip, found, stop), daemon=True)
         watcher.start()
         await asyncio.to_thread(observe.hatui_lab, "fault", "stop-mariadb", "node1")
         t_tui = None

@@ -10,7 +10,7 @@ import threading
 import time
 import urllib.request
 
-from hatui.lab import observe
+from hatui_lab import observe
 
 
 def probe(stop: threading.Event, samples: list[tuple[float, str | None]]) -> None:

@@ -1,12 +1,50 @@
-"""hatui's command line: the live TUI (default), one-shot status and check, and the rehearsal lab."""
+"""hatui's command line: the live TUI (default), one-shot status and check, the actions, and the
+subcommands other installed packages add (the rehearsal lab's `hatui lab`, see COMMANDS_GROUP)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import sys
+from importlib import metadata
+from types import ModuleType
 
 from hatui import __version__
+
+# Packages add subcommands to `hatui` through this entry-point group: each entry names a module (or
+# object) with `add_parser(subparsers)` and `run(args) -> int`.  hatui itself never imports them by
+# name: the operator's wheel holds hatui only, and the lab (hatui_lab) registers `lab` where installed.
+COMMANDS_GROUP = "hatui.commands"
+# Subcommands hatui knows of even where their package is missing, with how to get them.
+KNOWN_EXTRAS = {
+    "lab": ("the rehearsal lab (a real HA pair on this machine, root)",
+            "it ships in hatui's source repository, not in the operator's package: in a checkout run "
+            "`make deps` (or `pip install -e .`), then `hatui lab ...`"),
+}
+
+
+@functools.cache
+def extra_commands() -> tuple[dict[str, ModuleType], dict[str, str]]:
+    """The installed subcommands of COMMANDS_GROUP, and why each known or declared one is missing."""
+    found: dict[str, ModuleType] = {}
+    missing: dict[str, str] = {}
+    for entry in metadata.entry_points(group=COMMANDS_GROUP):
+        if entry.name in found:
+            continue
+        try:
+            found[entry.name] = entry.load()
+        except ImportError as exc:  # declared by hatui's metadata, but its package is not installed
+            missing[entry.name] = f"{entry.value} cannot be imported ({exc})"
+    for name in KNOWN_EXTRAS:
+        if name not in found:
+            missing.setdefault(name, f"no package registers `{name}` in the entry-point group {COMMANDS_GROUP}")
+    return found, missing
+
+
+def not_installed(name: str, why: str) -> str:
+    what, how = KNOWN_EXTRAS.get(name, (f"the `{name}` subcommand", "install the package that provides it"))
+    return f"hatui {name}: {what} is not installed here ({why}); {how}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,10 +58,15 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true", help="the full snapshot as JSON (docs/status-json.md)")
     sub.add_parser("check", help="one line and a Nagios exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)")
     from hatui.actions.cli import add_parsers as add_actions
-    from hatui.lab.cli import add_parser as add_lab
 
     add_actions(sub)
-    add_lab(sub)
+    found, missing = extra_commands()
+    for command in found.values():
+        command.add_parser(sub)
+    for name in missing:
+        what = KNOWN_EXTRAS.get(name, (f"`{name}`",))[0]
+        placeholder = sub.add_parser(name, help=f"{what} (not installed)", add_help=False)
+        placeholder.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -40,10 +83,12 @@ async def _snapshot(config):
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.cmd == "lab":
-        from hatui.lab.cli import run
-
-        return run(args)
+    found, missing = extra_commands()
+    if args.cmd in found:
+        return found[args.cmd].run(args)
+    if args.cmd in missing:
+        print(not_installed(args.cmd, missing[args.cmd]), file=sys.stderr)
+        return 2
     from hatui.config import ConfigError, load
 
     try:

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from hatui.collector import Collector  # noqa: E402
 from hatui.config import load  # noqa: E402
-from hatui.lab import observe  # noqa: E402
+from hatui_lab import observe  # noqa: E402
 from hatui.tui.app import HatuiApp  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "snapshots"

@@ -7,8 +7,7 @@ from dataclasses import replace
 from hatui.actions.executor import describe
 from hatui.actions.switchover import plan_clear_maintenance, plan_switchover
 from hatui.model import TrackFile
-from tests.test_diagnosis import with_node
-from tests.test_tui import CONFIG, recording
+from tests.recordings import CONFIG, recording, with_node
 
 
 def failed(plan) -> list[str]:

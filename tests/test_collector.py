@@ -9,7 +9,7 @@ from pathlib import Path
 from hatui.collector import Collector
 from hatui.model import CommandResult
 from hatui.transport import TransportError
-from tests.test_tui import CONFIG
+from tests.recordings import CONFIG
 
 LAB = Path(__file__).parent / "fixtures" / "lab"
 JSON_80 = (LAB / "keepalived.json-v2.2.7-node1-lab.txt").read_text()  # node1 MASTER, 80 (chk_drbd BAD)

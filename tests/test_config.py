@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from hatui.config import ConfigError, load, locate, parse
-from hatui.lab.labconfig import TEMPLATE
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = """\
@@ -39,14 +38,6 @@ def test_defaults_and_lookup_order(tmp_path, monkeypatch):
     cfg = load()
     assert cfg.node("node2").port == 2222 and cfg.node("node1").port == 22
     assert cfg.poll_interval_s == 1.0 and cfg.failover_log == "/var/log/keepalived_failover.log"
-
-
-def test_lab_template_is_valid(tmp_path):
-    text = TEMPLATE.format(nodes="  - name: node1\n    host: 198.18.0.11\n  - name: node2\n    host: 198.18.0.12",
-                           vip="198.18.0.100", proc_file="/run/x", log="/var/log/k.log",
-                           maintenance="/etc/keepalived/maintenance")
-    cfg = parse(text, tmp_path / "lab.yaml")
-    assert cfg.drbd.proc_file == "/run/x" and cfg.web.url == "http://198.18.0.100/"
 
 
 @pytest.mark.parametrize("text, where, words", [

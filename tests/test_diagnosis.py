@@ -7,12 +7,8 @@ from pathlib import Path
 
 from hatui.diagnosis import diagnose, predictions
 from hatui.model import ClusterSnapshot, IpAddress, WebCheck
-from hatui.replay import load_recording
-from tests.test_tui import CONFIG, FIXTURES
-
-
-def rec(name: str) -> ClusterSnapshot:
-    return load_recording(FIXTURES / f"{name}.json", CONFIG)
+from tests.recordings import CONFIG, FIXTURES, with_node
+from tests.recordings import recording as rec
 
 
 def rediagnose(snap: ClusterSnapshot) -> dict[str, list]:
@@ -20,10 +16,6 @@ def rediagnose(snap: ClusterSnapshot) -> dict[str, list]:
     for f in diagnose(snap, CONFIG):
         found.setdefault(f.code, []).append(f)
     return found
-
-
-def with_node(snap: ClusterSnapshot, name: str, **changes) -> ClusterSnapshot:
-    return replace(snap, nodes=tuple(replace(n, **changes) if n.node == name else n for n in snap.nodes))
 
 
 VIP_ADDR = IpAddress(ifindex=2, ifname="eth0", family="inet", address="198.18.0.100", prefix_len=24,

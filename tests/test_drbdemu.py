@@ -1,10 +1,9 @@
-"""The DRBD emulator of the lab (hatui/lab/drbdemu.py): two real ``kernel`` daemons on loopback, the
+"""The DRBD emulator of the lab (hatui_lab/drbdemu/): two real ``kernel`` daemons on loopback, the
 CLI run as subprocesses, outputs compared with the shapes of /work/shared/samples (expected texts
 are inlined below with the sample they come from)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -20,13 +19,12 @@ from typing import Any
 
 import pytest
 
-# The emulator is a stand-alone script: load it by path (no hatui.lab package side effects).
-_spec = importlib.util.spec_from_file_location("drbdemu", Path(__file__).resolve().parents[1] / "hatui/lab/drbdemu.py")
-drbdemu = importlib.util.module_from_spec(_spec)
-sys.modules["drbdemu"] = drbdemu
-_spec.loader.exec_module(drbdemu)
+from hatui_lab.drbdemu.bundle import build_zipapp
+from hatui_lab.drbdemu.config import Config
+from hatui_lab.drbdemu.proctext import grouped, progress_lines
 
-EMU = Path(__file__).resolve().parents[1] / "hatui" / "lab" / "drbdemu.py"
+# The emulator as the lab's nodes run it: its zipapp (built once for this module, see emu_zipapp)
+EMU = Path("drbdemu.pyz")
 TICK = 0.1
 PING_TIMEOUT = 0.6
 
@@ -185,6 +183,14 @@ class Pair:
         return self.wait(found, timeout, f"{node}: {text!r} in drbdadm status")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def emu_zipapp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the zipapp the lab delivers to its nodes, and run every emulator command through it."""
+    global EMU
+    EMU = build_zipapp(tmp_path_factory.mktemp("drbdemu") / "drbdemu.pyz")
+    return EMU
+
+
 @pytest.fixture
 def make_pair(tmp_path: Path) -> Any:
     pairs: list[Pair] = []
@@ -219,7 +225,7 @@ def make_pair(tmp_path: Path) -> Any:
 
 def test_proc_progress_arithmetic_matches_samples(tmp_path: Path) -> None:
     """drbd_get_syncer_progress()/drbd_syncer_progress() on the values of the 8.4.11 samples."""
-    cfg = drbdemu.Config(
+    cfg = Config(
         node="node1",
         peer="node2",
         node_id=0,
@@ -243,7 +249,7 @@ def test_proc_progress_arithmetic_matches_samples(tmp_path: Path) -> None:
             "paused": 0.0,
             "marks": [[now - 18, mark_left]],
         }
-        return drbdemu.progress_lines(cfg, {"rs": rs, "cs": cs}, now).splitlines()
+        return progress_lines(cfg, {"rs": rs, "cs": cs}, now).splitlines()
 
     # samples/drbd84/proc_drbd-intree-8.4.11-syncsource-reconstructed.txt: 10 GiB, M units, 38.3%
     src = lines("SyncSource", 2621440, 1620000, 1620000 + 11243 * 18)
@@ -258,7 +264,7 @@ def test_proc_progress_arithmetic_matches_samples(tmp_path: Path) -> None:
     assert full == "\t[>....................] sync'ed:  0.2% (4000000/4000000)K"
     # fewer than 1024 bits left: left >> 10 == 0, the kernel already says 100% (tiny lab devices)
     assert "sync'ed:100.0% (400/800)K" in lines("SyncTarget", 200, 100, 200)[0]
-    assert [drbdemu.grouped(v) for v in (999, 64800, 1024000)] == ["999", "64,800", "1,024,000"]
+    assert [grouped(v) for v in (999, 64800, 1024000)] == ["999", "64,800", "1,024,000"]
 
 
 def test_config_errors(tmp_path: Path) -> None:

@@ -7,28 +7,13 @@ Fixtures in tests/fixtures/snapshots/ were recorded from the real lab by scripts
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 from textual.widgets import RichLog
 
-from hatui.config import parse
-from hatui.lab.labconfig import TEMPLATE
-from hatui.replay import load_recording
 from hatui.tui.app import FilterScreen, HatuiApp, HelpScreen
 from hatui.tui.widgets import DrbdPanel, FindingsPanel, NodeHeader
-
-FIXTURES = Path(__file__).parent / "fixtures" / "snapshots"
-LAB_CONFIG = TEMPLATE.format(
-    nodes="\n".join(f"  - name: node{i}\n    host: 198.18.0.1{i}\n    identity_file: /nonexistent/id\n"
-                    f"    known_hosts: /nonexistent/known_hosts" for i in (1, 2)),
-    vip="198.18.0.100", proc_file="/run/hatui-lab/proc_drbd", log="/var/log/keepalived_failover.log",
-    maintenance="/etc/keepalived/maintenance")
-CONFIG = parse(LAB_CONFIG, Path("lab.yaml"))
-
-
-def recording(name: str):
-    return load_recording(FIXTURES / f"{name}.json", CONFIG)
+from tests.recordings import CONFIG, recording
 
 
 def app_with(name: str) -> HatuiApp:

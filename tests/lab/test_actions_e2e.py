@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from hatui.lab import observe as helpers
-from hatui.lab.observe import outcome, wait_until
+from hatui_lab import observe as helpers
+from hatui_lab.observe import outcome, wait_until
 
 pytestmark = pytest.mark.lab
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from hatui.lab import observe as helpers
-from hatui.lab.observe import Outcome, outcome, stays, wait_until
+from hatui_lab import observe as helpers
+from hatui_lab.observe import Outcome, outcome, stays, wait_until
 
 pytestmark = pytest.mark.lab
 

@@ -9,16 +9,15 @@ import uuid
 
 import pytest
 
-from hatui.lab import observe as helpers
-from hatui.lab.observe import outcome
-from tests.lab.test_monitor_e2e import hatui
+from hatui_lab import observe as helpers
+from hatui_lab.observe import outcome
 
 pytestmark = pytest.mark.lab
 
 
 def test_up_is_fast_and_idempotent(healthy_lab):
     assert "lab up in" in healthy_lab.stdout
-    again = helpers.hatui_lab("up", "--subnet", helpers.SUBNET)
+    again = helpers.hatui_lab("up")
     assert again.returncode == 0, again.stderr
     assert "started" not in again.stdout, f"second `up` started something again:\n{again.stdout}"
 
@@ -90,7 +89,7 @@ def test_password_login_is_refused(healthy_lab):
 def test_lab_status_reports_both_nodes(healthy_lab):
     res = helpers.hatui_lab("status")
     assert res.returncode == 0, res.stderr
-    assert "node1 (198.18.0.11)" in res.stdout and "node2 (198.18.0.12)" in res.stdout
+    assert f"node1 ({helpers.NODE_IP['node1']})" in res.stdout and f"node2 ({helpers.NODE_IP['node2']})" in res.stdout
     assert "VIP HELD" in res.stdout
     time.sleep(0)
 
@@ -101,7 +100,7 @@ def test_status_json_and_check_on_the_healthy_pair(healthy_lab):
     # the steady state rather than catch the 80 of that moment
     deadline = time.monotonic() + 12
     while True:
-        res = hatui("status", "--json")
+        res = helpers.hatui_cli("status", "--json")
         assert res.returncode == 0, res.stderr
         doc = json.loads(res.stdout)
         if helpers.effective_priorities(doc) == [100, 70] or time.monotonic() > deadline:
@@ -123,10 +122,10 @@ def test_status_json_and_check_on_the_healthy_pair(healthy_lab):
     assert lab_pass not in res.stdout
     found = {f["code"] for f in doc["findings"]}
     assert "standby-penalised" in found and not any(f["severity"] == "critical" for f in doc["findings"])
-    check = hatui("check")
+    check = helpers.hatui_cli("check")
     assert check.returncode == 1 and check.stdout.startswith("HATUI WARNING"), check.stdout  # the penalty
-    text = hatui("status")
-    assert "VIP 198.18.0.100 on node1" in text.stdout
+    text = helpers.hatui_cli("status")
+    assert f"VIP {helpers.VIP} on node1" in text.stdout
 
 
 def test_unknown_or_changed_host_key_is_refused(healthy_lab, tmp_path):
@@ -134,7 +133,7 @@ def test_unknown_or_changed_host_key_is_refused(healthy_lab, tmp_path):
     known = (helpers.LAB_DIR / "ssh" / "known_hosts").read_text().splitlines()
     key2 = known[1].split(" ", 1)[1]
     bad = tmp_path / "known_hosts"
-    bad.write_text(f"198.18.0.11 {key2}\n")
+    bad.write_text(f"{helpers.NODE_IP['node1']} {key2}\n")
     cfg_text = (helpers.LAB_DIR / "hatui-lab.yaml").read_text().replace(str(helpers.LAB_DIR / "ssh" / "known_hosts"),
                                                                          str(bad))
     cfg = tmp_path / "c.yaml"
@@ -149,7 +148,8 @@ def test_unknown_or_changed_host_key_is_refused(healthy_lab, tmp_path):
 def test_node_reached_through_a_jump_host(healthy_lab, tmp_path):
     """node2 polled through node1 (asyncssh tunnel), host keys checked on both hops."""
     text = (helpers.LAB_DIR / "hatui-lab.yaml").read_text()
-    text = text.replace("    host: 198.18.0.12\n", "    host: 198.18.0.12\n    jump_host: root@198.18.0.11:22\n")
+    n1, n2 = helpers.NODE_IP["node1"], helpers.NODE_IP["node2"]
+    text = text.replace(f"    host: {n2}\n", f"    host: {n2}\n    jump_host: root@{n1}:22\n")
     cfg = tmp_path / "c.yaml"
     cfg.write_text(text)
     res = helpers.hatui_cli("status", "--json", config=cfg, timeout_s=60)

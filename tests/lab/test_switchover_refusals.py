@@ -13,8 +13,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from hatui.lab import observe as helpers
-from hatui.lab.observe import outcome, wait_until
+from hatui_lab import observe as helpers
+from hatui_lab.observe import outcome, wait_until
 
 pytestmark = pytest.mark.lab
 

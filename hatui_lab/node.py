@@ -1,6 +1,6 @@
 """One lab node: its namespaces, its files at the standard paths, and the services it runs.
 
-A node is a network namespace (`ip netns`, named hatui-nodeN) plus a mount and UTS namespace held
+A node is a network namespace (`ip netns`, named LABNAME-nodeN) plus a mount and UTS namespace held
 open by a small "holder" process.  Every service of the node is started with nsenter into the
 holder's namespaces, so at /etc/keepalived, /etc/mysql, /var/lib/mysql, /run, /tmp, /var/log,
 /mnt/drbd, /var/www/html and /usr/local/sbin it sees only its own files, and so does a command run
@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hatui.lab import procs
-from hatui.lab.netplan import NodeAddr
+from hatui_lab import procs
+from hatui_lab.netplan import NodeAddr
 
 # host directory name -> path seen inside the node
 BIND_MOUNTS = (
@@ -36,6 +37,15 @@ BIND_MOUNTS = (
 MOUNT_POINT = "/mnt/drbd"
 NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SERVICES = ("drbd", "sshd", "web", "mariadb", "keepalived")
+# Mount points the labs had to create on the host (e.g. /mnt/drbd), one list for every lab on this
+# machine: removing one while another lab's nodes have it mounted would unmount it under them.
+CREATED_DIRS = Path("/run/hatui-labs/created-dirs")
+
+
+def node_python() -> str:
+    """A Python the nodes can run: Debian's (the emulator and the web server need only the stdlib),
+    else this one."""
+    return "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
 
 class NodeError(RuntimeError):
@@ -75,7 +85,8 @@ class Node:
             # an empty mount point on the host (e.g. /mnt/drbd); `lab down` removes the ones it made
             if not os.path.isdir(target):
                 os.makedirs(target)
-                with open(self.pid_dir.parent / "created-dirs", "a") as made:
+                CREATED_DIRS.parent.mkdir(parents=True, exist_ok=True)
+                with open(CREATED_DIRS, "a") as made:
                     made.write(target + "\n")
         lines = ["set -e", f"hostname {self.name}"]
         for key, target in BIND_MOUNTS:

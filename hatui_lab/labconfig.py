@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-from hatui.lab import nodefiles
-from hatui.lab.netplan import NetPlan
-
-if TYPE_CHECKING:
-    from hatui.lab.lab import Lab
+from hatui_lab import nodefiles
+from hatui_lab.netplan import NetPlan
 
 TEMPLATE = """\
 # hatui configuration for the rehearsal lab (written by `hatui lab up`; see config.example.yaml)
@@ -45,8 +42,8 @@ NODE = """\
     known_hosts: {known_hosts}"""
 
 
-def render_config(lab: Lab, netplan: NetPlan) -> str:
-    ssh = lab.root / "ssh"
+def render_config(ssh: Path, netplan: NetPlan) -> str:
+    """The config for the lab of `netplan`, whose keys are in the directory `ssh`."""
     nodes = "\n".join(
         NODE.format(name=n.name, ip=n.ip, key=ssh / "id_ed25519", known_hosts=ssh / "known_hosts")
         for n in netplan.nodes
@@ -55,5 +52,5 @@ def render_config(lab: Lab, netplan: NetPlan) -> str:
                            log=nodefiles.NOTIFY_LOG, maintenance=nodefiles.MAINTENANCE_FILE)
 
 
-def write_config(lab: Lab, netplan: NetPlan) -> None:
-    lab.config_path().write_text(render_config(lab, netplan))
+def write_config(path: Path, ssh: Path, netplan: NetPlan) -> None:
+    path.write_text(render_config(ssh, netplan))

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import pwd
 import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from hatui.lab import nodefiles
-from hatui.lab.netplan import NetPlan
-from hatui.lab.node import BIND_MOUNTS
-
-if TYPE_CHECKING:
-    from hatui.lab.lab import Lab, LabSettings
+from hatui_lab import labconfig, nodefiles
+from hatui_lab.drbdemu.bundle import build_zipapp
+from hatui_lab.netplan import NetPlan
+from hatui_lab.node import BIND_MOUNTS, node_python
+from hatui_lab.settings import LabSettings
+from hatui_lab.state import LabState
 
 MYSQL_DIRS_OWNED = ("var-lib-mysql",)
 
@@ -33,13 +30,14 @@ def _write(path: Path, text: str, mode: int = 0o644) -> None:
     path.chmod(mode)
 
 
-def ssh_material(lab: Lab, netplan: NetPlan) -> None:
-    ssh = lab.root / "ssh"
+def ssh_material(lab: LabState, netplan: NetPlan) -> None:
+    ssh = lab.ssh_dir
     ssh.mkdir(parents=True, exist_ok=True)
     ssh.chmod(0o700)
     key = ssh / "id_ed25519"
     if not key.exists():
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "hatui-lab", "-f", str(key)], check=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{netplan.name}-lab", "-f", str(key)],
+                       check=True)
     (ssh / "authorized_keys").write_text((ssh / "id_ed25519.pub").read_text())
     known = []
     for node in netplan.nodes:
@@ -53,9 +51,9 @@ def ssh_material(lab: Lab, netplan: NetPlan) -> None:
     (ssh / "known_hosts").write_text("\n".join(known) + "\n")
 
 
-def mysql_template(lab: Lab) -> Path:
+def mysql_template(lab: LabState) -> Path:
     """An initialised MariaDB datadir (root via unix_socket), made once and copied to each node."""
-    template = lab.root / "cache" / "mysql-datadir"
+    template = lab.cache_dir / "mysql-datadir"
     if (template / "mysql").is_dir():
         return template
     tmp = template.with_name("mysql-datadir.tmp")
@@ -73,8 +71,8 @@ def mysql_template(lab: Lab) -> Path:
     return template
 
 
-def drbd_wiring(lab: Lab, netplan: NetPlan, settings: LabSettings) -> None:
-    install_drbdemu(lab.root)
+def drbd_wiring(lab: LabState, netplan: NetPlan, settings: LabSettings) -> None:
+    install_drbdemu(lab)
     drbd_state = lab.root / "drbd"
     drbd_state.mkdir(exist_ok=True)
     for i, node in enumerate(lab.nodes(netplan)):
@@ -96,32 +94,17 @@ def drbd_wiring(lab: Lab, netplan: NetPlan, settings: LabSettings) -> None:
                 node.dir("sbin") / tool,
                 "#!/bin/sh\n# DRBD emulator of the hatui lab (this kernel has no DRBD)\n"
                 f"DRBDEMU_CONF={shlex.quote(str(conf_path))} exec {shlex.quote(node_python())} "
-                f"{shlex.quote(str(lab_drbdemu(lab.root)))} {tool} \"$@\"\n",
+                f"{shlex.quote(str(lab.drbdemu_path()))} {tool} \"$@\"\n",
                 0o755,
             )
 
 
-def lab_drbdemu(lab_root: Path) -> Path:
-    """The emulator as the nodes see it: a copy in the lab directory, because the checkout may sit
-    below a path the nodes do not share (their /tmp, /run and /var/log are their own)."""
-    return lab_root / "bin" / "drbdemu.py"
+def install_drbdemu(lab: LabState) -> None:
+    """The emulator, as one file, where the nodes can run it."""
+    build_zipapp(lab.drbdemu_path())
 
 
-def node_python() -> str:
-    """A Python the nodes can run: Debian's (the emulator and the web server need only the stdlib),
-    else this one."""
-    return "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
-
-
-def install_drbdemu(lab_root: Path) -> None:
-    from hatui.lab.lab import DRBDEMU
-
-    target = lab_drbdemu(lab_root)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(DRBDEMU, target)
-
-
-def prepare(lab: Lab, netplan: NetPlan, settings: LabSettings) -> None:
+def prepare(lab: LabState, netplan: NetPlan, settings: LabSettings) -> None:
     ssh_material(lab, netplan)
     template = mysql_template(lab)
     auth_pass = lab.auth_pass()
@@ -155,13 +138,11 @@ def prepare(lab: Lab, netplan: NetPlan, settings: LabSettings) -> None:
         _write(etc_ka / "notify.sh", nodefiles.render_notify(), 0o755)
         _write(node.dir("var-www-html") / "index.html", nodefiles.WEB_INDEX.format(node=node.name))
         (node.dir("var-log") / "keepalived_failover.log").touch()
-        ssh_dir = lab.root / "ssh"
+        ssh_dir = lab.ssh_dir
         _write(
             node.root / "sshd_config",
             nodefiles.render_sshd(netplan, node.name, str(ssh_dir / node.name / "ssh_host_ed25519_key"),
                                   str(ssh_dir / "authorized_keys")),
         )
     drbd_wiring(lab, netplan, settings)
-    from hatui.lab.labconfig import write_config
-
-    write_config(lab, netplan)
+    labconfig.write_config(lab.config_path(), lab.ssh_dir, netplan)

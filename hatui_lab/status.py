@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from hatui.lab import services
-from hatui.lab.node import SERVICES, Node, NodeError
-
-if TYPE_CHECKING:
-    from hatui.lab.lab import Lab
+from hatui_lab import services
+from hatui_lab.node import SERVICES, Node, NodeError
+from hatui_lab.state import LabState
 
 
 def node_facts(node: Node, vip: str) -> dict[str, object]:
@@ -32,15 +28,16 @@ def node_facts(node: Node, vip: str) -> dict[str, object]:
     return facts
 
 
-def lab_status(lab: Lab) -> list[dict[str, object]]:
+def lab_status(lab: LabState) -> list[dict[str, object]]:
     netplan = lab.netplan()
     return [node_facts(n, netplan.vip) for n in lab.nodes(netplan)]
 
 
-def render(lab: Lab, facts: list[dict[str, object]]) -> str:
+def render(lab: LabState, facts: list[dict[str, object]]) -> str:
     settings = lab.settings()
     netplan = lab.netplan()
-    lines = [f"lab dir {lab.root}; subnet {netplan.subnet}; VIP {netplan.vip}; "
+    lines = [f"lab {netplan.name}: dir {lab.root}; bridge {netplan.bridge}; subnet {netplan.subnet}; "
+             f"VIP {netplan.vip}; "
              f"DRBD {settings.drbd if settings else '?'}; checks {settings.checks if settings else '?'}"]
     for f in facts:
         if not f["powered"]:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-from hatui.lab.netplan import NetPlan
-from hatui.lab.node import Node, NodeError
-
-if TYPE_CHECKING:
-    from hatui.lab.lab import Lab, LabSettings
+from hatui_lab.netplan import NetPlan
+from hatui_lab.node import Node, NodeError, node_python
+from hatui_lab.state import LabState
 
 
 class WaitTimeout(NodeError):
@@ -51,16 +49,13 @@ def holds_vip(node: Node, vip: str) -> bool:
     return f" {vip}/" in res.stdout
 
 
-def start_base(node: Node, out: Callable[[str], None]) -> None:
-    """Boot the node and start what runs before the database: DRBD, sshd, web."""
+def start_base(node: Node, drbdemu: Path, out: Callable[[str], None]) -> None:
+    """Boot the node and start what runs before the database: DRBD (the emulator at `drbdemu`), sshd, web."""
     if node.boot():
         out(f"{node.name}: booted (netns {node.addr.netns}, private mounts, hostname {node.name})")
-    from hatui.lab.setupfiles import lab_drbdemu, node_python
-
     py = node_python()
-
     for service, argv in (
-        ("drbd", [py, str(lab_drbdemu(node.root.parent.parent)), "kernel"]),
+        ("drbd", [py, str(drbdemu), "kernel"]),
         ("sshd", ["/usr/sbin/sshd", "-D", "-e", "-f", str(node.root / "sshd_config")]),
         ("web", [py, "-m", "http.server", "80", "--bind", "0.0.0.0", "--directory", "/var/www/html"]),
     ):
@@ -89,11 +84,11 @@ def start_keepalived(node: Node, out: Callable[[str], None]) -> None:
         out(f"{node.name}: started keepalived (pid {pid})")
 
 
-def start_all(lab: Lab, netplan: NetPlan, settings: LabSettings) -> None:
+def start_all(lab: LabState, netplan: NetPlan) -> None:
     out = lab.out
     node1, node2 = lab.nodes(netplan)
     for node in (node1, node2):
-        start_base(node, out)
+        start_base(node, lab.drbdemu_path(), out)
     # Galera: node1 bootstraps unless a Primary component already runs somewhere.
     running = [n for n in (node1, node2) if n.service_pid("mariadb") is not None]
     if not running:

@@ -1,7 +1,9 @@
 """Addresses of the rehearsal lab and the safety checks made before any of them is created.
 
 The lab lives in one subnet (default 198.18.0.0/24, RFC 2544 benchmarking space): the workstation side
-(the root namespace, where hatui runs) is .1 on a bridge, node1 .11, node2 .12, the VIP .100.  Before
+(the root namespace, where hatui runs) is .1 on a bridge, node1 .11, node2 .12, the VIP .100.  Every
+host-side name is made from the lab's name (settings.py): namespaces NAME-node1/2, bridge NAME-br0,
+veths NAME-n1/2, so labs with different names and subnets share nothing.  Before
 creating anything the lab reads `ip route` and refuses a subnet that overlaps any route it did not
 create itself, and always refuses the machine's own uplink (192.0.2.0/24 here).
 """
@@ -13,13 +15,13 @@ import re
 import subprocess
 from dataclasses import dataclass
 
-DEFAULT_SUBNET = "198.18.0.0/24"
-BRIDGE = "hatui-br0"
+from hatui_lab.settings import DEFAULT_NAME, DEFAULT_SUBNET, IFNAME_MAX, LabError, check_name
+
 # The uplink of these machines: the lab must never assign or route an address in it.
 FORBIDDEN_NETS = (ipaddress.ip_network("192.0.2.0/24"),)
 
 
-class LabNetError(RuntimeError):
+class LabNetError(LabError):
     """The lab's network plan is unsafe or invalid; the message says why and what to do."""
 
 
@@ -33,6 +35,8 @@ class NodeAddr:
 
 @dataclass(frozen=True)
 class NetPlan:
+    name: str  # the lab's name, the prefix of everything below
+    bridge: str
     subnet: ipaddress.IPv4Network
     workstation_ip: str
     vip: str
@@ -48,8 +52,12 @@ class NetPlan:
                 return node
         raise KeyError(name)
 
+    def host_names(self) -> set[str]:
+        """Every name this plan makes on the host: namespaces and interfaces."""
+        return {self.bridge} | {n.netns for n in self.nodes} | {n.veth_host for n in self.nodes}
 
-def plan(subnet: str = DEFAULT_SUBNET) -> NetPlan:
+
+def plan(subnet: str = DEFAULT_SUBNET, name: str = DEFAULT_NAME) -> NetPlan:
     try:
         net = ipaddress.ip_network(subnet, strict=True)
     except ValueError as exc:
@@ -63,18 +71,22 @@ def plan(subnet: str = DEFAULT_SUBNET) -> NetPlan:
             raise LabNetError(
                 f"--subnet {subnet} overlaps {bad}, this machine's own uplink: using it would cut the machine off"
             )
+    check_name(name)
     base = net.network_address
     nodes = tuple(
-        NodeAddr(name=f"node{i}", netns=f"hatui-node{i}", veth_host=f"hatui-n{i}", ip=str(base + 10 + i))
+        NodeAddr(name=f"node{i}", netns=f"{name}-node{i}", veth_host=f"{name}-n{i}", ip=str(base + 10 + i))
         for i in (1, 2)
     )
-    return NetPlan(subnet=net, workstation_ip=str(base + 1), vip=str(base + 100), nodes=nodes)
+    bridge = f"{name}-br0"
+    assert all(len(n) <= IFNAME_MAX for n in (bridge, *(n.veth_host for n in nodes))), "check_name() bounds it"
+    return NetPlan(name=name, bridge=bridge, subnet=net, workstation_ip=str(base + 1), vip=str(base + 100),
+                   nodes=nodes)
 
 
 _ROUTE_PREFIX = re.compile(r"^(?:(?:unicast|local|broadcast|blackhole|unreachable|prohibit|throw)\s+)?(\S+)")
 
 
-def routes_overlapping(net: ipaddress.IPv4Network, route_text: str, own_dev: str = BRIDGE) -> list[str]:
+def routes_overlapping(net: ipaddress.IPv4Network, route_text: str, own_dev: str) -> list[str]:
     """Lines of `ip route` output whose destination overlaps `net`, ignoring the lab's own bridge."""
     hits = []
     for line in route_text.splitlines():
@@ -102,10 +114,10 @@ def check_no_overlap(netplan: NetPlan) -> None:
     out = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise LabNetError(f"cannot read the routing table (`ip route`): {out.stderr.strip()}")
-    clashes = routes_overlapping(netplan.subnet, out.stdout)
+    clashes = routes_overlapping(netplan.subnet, out.stdout, own_dev=netplan.bridge)
     if clashes:
         raise LabNetError(
             f"subnet {netplan.subnet} overlaps routes already on this machine:\n  "
             + "\n  ".join(clashes)
-            + "\nchoose another with --subnet (e.g. 198.18.1.0/24)"
+            + "\nchoose another with --subnet (e.g. 198.18.1.0/24); another lab's subnet is taken too"
         )

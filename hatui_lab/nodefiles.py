@@ -19,7 +19,7 @@ from __future__ import annotations
 import shlex
 import textwrap
 
-from hatui.lab.netplan import NetPlan
+from hatui_lab.netplan import NetPlan
 
 NOTIFY_LOG = "/var/log/keepalived_failover.log"
 MAINTENANCE_FILE = "/etc/keepalived/maintenance"

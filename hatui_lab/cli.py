@@ -1,4 +1,7 @@
-"""`hatui lab up | down | status | fault KIND NODE | heal NODE | config`."""
+"""`hatui lab [--name NAME] [--dir DIR] up | down | status | fault KIND NODE | heal NODE | config`.
+
+Registered as `hatui lab` through the entry-point group hatui.commands (pyproject.toml); also
+`python3 -m hatui_lab`.  The top of the lab's layering: nothing of the lab imports it."""
 
 from __future__ import annotations
 
@@ -8,18 +11,28 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hatui.lab.faults import FAULTS, FaultError, heal, inject
-from hatui.lab.lab import DEFAULT_DIR, Lab, LabError, LabSettings, require_root
-from hatui.lab.netplan import DEFAULT_SUBNET, LabNetError
-from hatui.lab.node import NodeError
-from hatui.lab.services import WaitTimeout
+from hatui_lab.faults import FAULTS, FaultError, heal, inject
+from hatui_lab.lab import Lab
+from hatui_lab.netplan import LabNetError
+from hatui_lab.node import NodeError
+from hatui_lab.services import WaitTimeout
+from hatui_lab.settings import (DEFAULT_NAME, DEFAULT_SUBNET, LabError, LabSettings, check_name, default_dir,
+                                require_root)
+from hatui_lab.status import lab_status, render
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     lab = sub.add_parser("lab", help="the rehearsal lab: a real HA pair on this machine (root)")
-    lab.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=f"lab state directory (default {DEFAULT_DIR})")
+    name_help = (f"the lab's name: prefixes its namespaces (NAME-node1), bridge (NAME-br0), veths (NAME-n1) "
+                 f"and its directory; labs with different names share nothing (default {DEFAULT_NAME}, "
+                 "the demo's lab)")
+    lab.add_argument("--name", default=None, help=name_help)
+    lab.add_argument("--dir", type=Path, default=None,
+                     help=f"lab state directory (default {default_dir()} for the lab {DEFAULT_NAME}, "
+                          "/var/lib/hatui-lab-NAME for another)")
     lsub = lab.add_subparsers(dest="lab_cmd", required=True)
     up = lsub.add_parser("up", help="start the lab (idempotent)")
+    up.add_argument("--name", default=argparse.SUPPRESS, help=name_help)
     up.add_argument("--subnet", default=DEFAULT_SUBNET, help=f"lab subnet (default {DEFAULT_SUBNET})")
     up.add_argument("--drbd", choices=["84", "9", "real"], default="84",
                     help="DRBD version the emulator mimics (84, 9); `real` is refused with the reason")
@@ -38,23 +51,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     lsub.add_parser("config", help="print the hatui config for the lab (written by `up`)")
 
 
+def open_lab(name: str | None, lab_dir: Path | None) -> Lab:
+    """The lab `--name` and `--dir` designate: the directory follows the name unless given; a given
+    directory knows its lab's name (lab.json), and a --name that contradicts it is refused."""
+    lab = Lab(lab_dir or default_dir(check_name(name or DEFAULT_NAME)), name=check_name(name or DEFAULT_NAME))
+    recorded = lab.settings()
+    if recorded is not None:
+        if name is not None and recorded.name != name:
+            raise LabError(f"{lab.root} holds the lab {recorded.name!r}, not {name!r}")
+        lab = Lab(lab.root, name=recorded.name)
+    return lab
+
+
 def run(args: argparse.Namespace) -> int:
-    lab = Lab(args.dir)
     try:
         if args.lab_cmd == "up" and args.drbd == "real":
             raise LabError(real_drbd_refusal())
+        lab = open_lab(args.name, args.dir)
         require_root()
         if args.lab_cmd == "up":
-            lab.up(LabSettings(subnet=args.subnet, drbd=args.drbd, checks=args.checks,
+            lab.up(LabSettings(name=lab.name, subnet=args.subnet, drbd=args.drbd, checks=args.checks,
                                resync_rate_kib_s=args.resync_rate))
         elif args.lab_cmd == "down":
             lab.down()
         elif args.lab_cmd == "status":
             if lab.settings() is None:
-                print("the lab is not up (`hatui lab up` starts it)")
+                print(f"the lab {lab.name} is not up (`hatui lab up` starts it)")
                 return 3
-            from hatui.lab.status import lab_status, render
-
             facts = lab_status(lab)
             print(json.dumps(facts, indent=2) if args.json else render(lab, facts))
         elif args.lab_cmd == "fault":
@@ -73,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
             print(path.read_text(), end="")
         return 0
     except (LabError, LabNetError, NodeError, FaultError, WaitTimeout) as exc:
+        # (LabNetError is a LabError; WaitTimeout a NodeError: listed for the reader)
         print(f"hatui lab {args.lab_cmd}: {exc}", file=sys.stderr)
         return 1
 

@@ -1,6 +1,8 @@
 """Observing the lab from the workstation side, the way an operator would: real SSH, real HTTP.
 
-Used by the end-to-end tests and by benchmarks/fault_matrix.py."""
+Used by the end-to-end tests and by benchmarks/fault_matrix.py.  Which lab: the one use() names, by
+default $HATUI_LAB_NAME / $HATUI_LAB_SUBNET / $HATUI_LAB_DIR, else the demo's lab; its addresses come
+from netplan.plan(), the same plan `hatui lab up` builds."""
 
 from __future__ import annotations
 
@@ -14,12 +16,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-LAB_DIR = Path(os.environ.get("HATUI_LAB_DIR", "/var/lib/hatui-lab"))
-SUBNET = "198.18.0.0/24"
+from hatui_lab import procs
+from hatui_lab.netplan import NetPlan, plan
+from hatui_lab.settings import DEFAULT_NAME, DEFAULT_SUBNET, default_dir
+
 # hatui run by this interpreter (no reliance on a console script being on PATH)
 HATUI = (sys.executable, "-m", "hatui")
-NODE_IP = {"node1": "198.18.0.11", "node2": "198.18.0.12"}
-VIP = "198.18.0.100"
+# `hatui lab`, without needing hatui's entry points registered (tests/test_lab_cli.py checks that route)
+HATUI_LAB = (sys.executable, "-m", "hatui_lab")
+# The lab observed (set by use()); read at call time, so use() redirects every helper below.
+NAME = DEFAULT_NAME
+SUBNET = DEFAULT_SUBNET
+LAB_DIR = default_dir()
+PLAN: NetPlan = plan()
+NODE_IP: dict[str, str] = {}
+VIP = ""
+
+
+def use(name: str = DEFAULT_NAME, subnet: str = DEFAULT_SUBNET, lab_dir: Path | None = None) -> NetPlan:
+    """Observe the lab `name` (in `subnet`, state in `lab_dir`, default derived from the name)."""
+    global NAME, SUBNET, LAB_DIR, PLAN, NODE_IP, VIP
+    NAME, SUBNET = name, subnet
+    LAB_DIR = lab_dir or default_dir(name)
+    PLAN = plan(subnet, name)
+    NODE_IP = {n.name: n.ip for n in PLAN.nodes}
+    VIP = PLAN.vip
+    return PLAN
+
+
+use(os.environ.get("HATUI_LAB_NAME", DEFAULT_NAME), os.environ.get("HATUI_LAB_SUBNET", DEFAULT_SUBNET),
+    Path(os.environ["HATUI_LAB_DIR"]) if os.environ.get("HATUI_LAB_DIR") else None)
 
 T = TypeVar("T")
 
@@ -101,8 +127,11 @@ def wait_until(what: str, probe: Callable[[], T], ok: Callable[[T], bool], timeo
 
 
 def hatui_lab(*args: str, timeout_s: float = 180, check: bool = False) -> subprocess.CompletedProcess[str]:
-    """`hatui lab --dir LAB_DIR ARGS`; with check, a failure raises with what the lab printed."""
-    res = subprocess.run([*HATUI, "lab", "--dir", str(LAB_DIR), *args], capture_output=True, text=True,
+    """`hatui lab --name NAME --dir LAB_DIR ARGS` (`up` gets --subnet SUBNET unless given); with check, a
+    failure raises with what the lab printed."""
+    if args and args[0] == "up" and "--subnet" not in args:
+        args = ("up", "--subnet", SUBNET, *args[1:])
+    res = subprocess.run([*HATUI_LAB, "--name", NAME, "--dir", str(LAB_DIR), *args], capture_output=True, text=True,
                          timeout=timeout_s)
     if check and res.returncode != 0:
         raise RuntimeError(f"hatui lab {' '.join(args)} failed:\n{res.stdout}{res.stderr}")
@@ -133,10 +162,8 @@ def maintenance_values() -> dict[str, str]:
 
 def sshd_pids(node: str) -> list[int]:
     """Every sshd of the node (its listener and the sessions it serves)."""
-    from hatui.lab import procs
-
     found = []
-    for pid in procs.pids_in_netns(f"/run/netns/hatui-{node}"):
+    for pid in procs.pids_in_netns(f"/run/netns/{PLAN.node(node).netns}"):
         try:
             with open(f"/proc/{pid}/comm") as f:
                 if f.read().strip() == "sshd":
