@@ -125,8 +125,11 @@ class HatuiApp(App[None]):
         if self.snapshot is None:
             return
         for n in self.config.nodes:
-            screen.query_one(f"#node-{n.name}", NodeHeader).show(self.config, self.snapshot.node(n.name),
-                                                                 self.last_ok.get(n.name), self.clock())
+            node = self.snapshot.node(n.name)
+            # "live" is this node's own last answer, not the time the merged snapshot was published
+            answered = node.answered_at_epoch_s if node is not None and node.answered_at_epoch_s else None
+            screen.query_one(f"#node-{n.name}", NodeHeader).show(self.config, node, answered or self.last_ok.get(n.name),
+                                                                 self.clock())
 
     def _update_title(self) -> None:
         snap = self.snapshot

@@ -55,8 +55,8 @@ class NodeHeader(Widget):
             t.append(f"  {inst.state}", style=f"bold {style}")
         if n.holds_vip(cfg.vip):
             t.append("  ◆ VIP", style=f"bold {c.info}")
-        # fresh data says "live"; only stale data shows its age (and so changes every second)
-        if age is None or age <= 2.5 * cfg.poll_interval_s:
+        # "live": the node answered within the last two intervals; only stale data shows its age
+        if age is not None and age <= 2 * cfg.poll_interval_s + 0.5:
             t.append("  live", style=c.dim)
         else:
             t.append(f"  last poll {age:.0f} s ago", style=f"bold {c.warn}")
