@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from pathlib import Path
 
 from hatui.collector import Collector
 from hatui.diagnosis import diagnose
@@ -153,3 +154,29 @@ async def test_live_means_the_node_itself_answered_within_two_intervals():
         n2 = str(app.screen.query_one("#node-node2", NodeHeader).render())
     assert "live" not in n1 and "last poll 10 s ago" in n1
     assert "live" in n2
+
+
+# ---- P8: a stale keepalived pid file must not make hatui signal another process ---------------------------
+def test_stale_pid_file_is_not_signalled(tmp_path):
+    import subprocess
+    import time
+
+    from hatui.probes import keepalived as ka
+
+    victim = subprocess.Popen(["sleep", "30"])  # signal 36 or 10 would terminate it
+    try:
+        pid_file = tmp_path / "keepalived.pid"
+        pid_file.write_text(f"{victim.pid}\n")
+        dumps = (str(tmp_path / "keepalived.json"), str(tmp_path / "keepalived.data"))
+        for f in dumps:
+            Path(f).write_text("an old dump\n")
+        script = "; ".join([ka.signal_command(36, 10, pid_file=str(pid_file), dumps=dumps),
+                            ka.pid_command(str(pid_file)) + " || echo not-keepalived"])
+        out = subprocess.run(["bash", "--noprofile", "--norc", "-c", script], capture_output=True, text=True,
+                             timeout=10).stdout
+        time.sleep(0.2)
+        assert victim.poll() is None, "hatui signalled a process that is not keepalived"
+        assert out.strip() == "not-keepalived"  # and does not call it a running keepalived
+    finally:
+        victim.kill()
+        victim.wait()

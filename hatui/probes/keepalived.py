@@ -25,7 +25,7 @@ from hatui.model import (
     VrrpInstance,
     VrrpStats,
 )
-from hatui.probes import never_raises, short, snippet, to_float, to_int
+from hatui.probes import never_raises, quote, short, snippet, to_float, to_int
 
 # ---- commands --------------------------------------------------------------------------------------
 PID_FILE = "/run/keepalived.pid"  # the parent: dump signals go to it
@@ -382,23 +382,40 @@ def parse_notify_fifo_line(line: str) -> Parsed[NotifyEvent]:
 JSON_FILE = "/tmp/keepalived.json"
 DATA_FILE = "/tmp/keepalived.data"
 DEFAULT_SIGNUMS = (36, 10)  # SIGRTMIN+2 (JSON) and SIGUSR1 (DATA) on Linux, when --signum cannot tell
-# bash builtins where they do (read, kill, $(<file), [[ ]]): a fork+exec costs ~1-2 ms per command
-PID_COMMAND = f'read -r P < {PID_FILE} 2>/dev/null && kill -0 "$P" 2>/dev/null && echo "$P"'
+
+
+def is_keepalived(pid_file: str = PID_FILE) -> str:
+    """Shell test: the pid file names a live process AND that process is keepalived.  Debian's unit
+    leaves a stale pid file after a crash; signals 36 and 10 would terminate whatever has that pid now.
+    bash builtins only (read, kill): a fork+exec costs ~1-2 ms per command."""
+    return (f'read -r P < {quote(pid_file)} 2>/dev/null && kill -0 "$P" 2>/dev/null && '
+            'read -r C < "/proc/$P/comm" 2>/dev/null && [ "$C" = keepalived ]')
+
+
+def pid_command(pid_file: str = PID_FILE) -> str:
+    return f'{is_keepalived(pid_file)} && echo "$P"'
+
+
+PID_COMMAND = pid_command()
 JSON_COMMAND = f"[ -r {JSON_FILE} ] && printf '%s\\n' \"$(< {JSON_FILE})\""
 DATA_COMMAND = f"[ -r {DATA_FILE} ] && printf '%s\\n' \"$(< {DATA_FILE})\""
 # first cycle: learn the signal numbers, ask for both dumps and wait (<= 1 s) until both are rewritten
 SIGNUMS_COMMAND = (
     "J=$(keepalived --signum=JSON 2>/dev/null); D=$(keepalived --signum=DATA 2>/dev/null); echo $J $D; "
-    f"if read -r P < {PID_FILE} 2>/dev/null && kill -0 \"$P\" 2>/dev/null; then "
+    f"if {is_keepalived()}; then "
     f"M() {{ stat -c %.9Y {JSON_FILE} {DATA_FILE} 2>/dev/null | tr '\\n' ' '; }}; "
     "B=$(M); [ -n \"$J\" ] && kill -\"$J\" \"$P\"; [ -n \"$D\" ] && kill -\"$D\" \"$P\"; "
     "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do "
     "A=$(M); [ \"$A\" != \"$B\" ] && [ $(echo $A | wc -w) -ge 2 ] && break; sleep 0.05; done; fi")
 
 
-def signal_command(json_signum: int, data_signum: int) -> str:
-    """Ask for fresh dumps, read by the next cycle (keepalived writes them while the loop sleeps)."""
-    return (f'read -r P < {PID_FILE} 2>/dev/null && kill -{int(json_signum)} "$P" 2>/dev/null && '
+def signal_command(json_signum: int, data_signum: int, pid_file: str = PID_FILE,
+                   dumps: tuple[str, ...] = (JSON_FILE, DATA_FILE)) -> str:
+    """Ask for fresh dumps, read by the next cycle (keepalived writes them while the loop sleeps).
+    The old dumps are removed first: a dump the next cycle finds was written after this request, and
+    a keepalived that did not answer leaves none (unknown), never the state of an earlier moment."""
+    files = " ".join(quote(f) for f in dumps)
+    return (f'{is_keepalived(pid_file)} && rm -f {files} && kill -{int(json_signum)} "$P" 2>/dev/null && '
             f'kill -{int(data_signum)} "$P" 2>/dev/null; true')
 
 
@@ -493,6 +510,9 @@ def vrrp_from_raw(res: dict[str, CommandResult]) -> tuple[tuple[VrrpInstance, ..
         return (), False, []
     notes: list[str] = []
     js_text, data_text = res.get("ka_json", empty).output, res.get("ka_data", empty).output
+    if "ka_json" in res and not js_text.strip():
+        notes.append("keepalived: no fresh JSON dump (keepalived did not write it after being asked: busy, hung, "
+                     "or built without JSON support)")
     js = parse_keepalived_json(js_text) if js_text.strip() else None
     data = parse_keepalived_data(data_text) if data_text.strip() else None
     for p in (js, data):
