@@ -128,8 +128,8 @@ class HatuiApp(App[None]):
             node = self.snapshot.node(n.name)
             # "live" is this node's own last answer, not the time the merged snapshot was published
             answered = node.answered_at_epoch_s if node is not None and node.answered_at_epoch_s else None
-            screen.query_one(f"#node-{n.name}", NodeHeader).show(self.config, node, answered or self.last_ok.get(n.name),
-                                                                 self.clock())
+            last = answered or self.last_ok.get(n.name)
+            screen.query_one(f"#node-{n.name}", NodeHeader).show(self.config, node, last, self.clock())
 
     def _update_title(self) -> None:
         snap = self.snapshot
