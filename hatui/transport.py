@@ -131,8 +131,11 @@ class NodeTransport:
             conn = await self.connect()
             try:
                 # LC_ALL=C: parsers expect untranslated output.  stderr joins stdout inside each command.
+                # surrogateescape: a byte that is not UTF-8 (a log cut mid-character, binary junk) stays
+                # one character that re-encodes to that byte, so byte offsets stay exact and nothing raises
                 self._shell = await asyncio.wait_for(
-                    conn.create_process("env LC_ALL=C /bin/bash --noprofile --norc", term_type=None), self.timeout_s)
+                    conn.create_process("env LC_ALL=C /bin/bash --noprofile --norc", term_type=None,
+                                        errors="surrogateescape"), self.timeout_s)
             except (TimeoutError, OSError, asyncssh.Error) as exc:
                 await self._drop()
                 raise TransportError(f"{self.node.name}: cannot open a shell: {_why(exc)}") from None

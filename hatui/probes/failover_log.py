@@ -150,23 +150,36 @@ class FailoverLogTail:
 class FailoverLogReader:
     """One node's failover log as the live loop reads it: the last lines once, then only what was
     appended (by byte offset), with the file's size every `SIZE_EVERY` cycles to notice a rotation or
-    truncation, after which it starts over."""
+    truncation, after which it starts over.
+
+    Each read is capped at `MAX_READ_BYTES`, and the offset advances by what was read: a log that
+    grew by megabytes between two polls (a flapping notify script, a flood) is caught up over several
+    cycles while the node stays readable.  When it is more than `MAX_BACKLOG_BYTES` behind, the
+    reader jumps to the newest part and says how much it skipped (one event in the log)."""
 
     SIZE_EVERY = 10
     FIRST_LINES = 200
+    MAX_READ_BYTES = 256 * 1024
+    MAX_BACKLOG_BYTES = 4 * 1024 * 1024
 
     def __init__(self, node: str, path: str) -> None:
+        self.node = node
         self.path = valid_path(path)
         self.tail = FailoverLogTail(node)
         self.started = False
+        self.behind = False  # the last read was capped: read the size again
+        self.skipped_bytes = 0  # in all, for notes
+        self._drop_partial = False  # after a jump: the first (cut) line is not a line
 
     def command(self, cycle: int) -> str:
-        p = quote(self.path)
+        p, cap = quote(self.path), self.MAX_READ_BYTES
         if not self.started:
-            return f"stat -c %s {p} 2>/dev/null || echo 0; tail -n {self.FIRST_LINES} {p} 2>/dev/null || true"
-        if cycle % self.SIZE_EVERY:
-            return f"echo -; tail -c +{self.tail.bytes_consumed + 1} {p} 2>/dev/null"
-        return read_from_command(self.path, self.tail.bytes_consumed)
+            return (f"stat -c %s {p} 2>/dev/null || echo 0; "
+                    f"tail -n {self.FIRST_LINES} {p} 2>/dev/null | tail -c {cap} || true")
+        read = f"tail -c +{self.tail.bytes_consumed + 1} {p} 2>/dev/null | head -c {cap}"
+        if cycle % self.SIZE_EVERY and not self.behind:
+            return f"echo -; {read}"
+        return f"stat -c %s {p} 2>/dev/null || echo 0; {read}"
 
     def absorb(self, output: str) -> tuple[FailoverEvent, ...]:
         """The events of the lines completed by this cycle's output."""
@@ -175,12 +188,40 @@ class FailoverLogReader:
         else:
             size, text = split_read_from_output(output)
         if not self.started:
-            events = self.tail.feed(text)
+            events = self.tail.feed(text.partition("\n")[2] if _bytes(text) >= self.MAX_READ_BYTES else text)
             self.tail.bytes_consumed = size or 0
             self.started = True
             return events
         if size is not None and self.tail.rotated(size):
             self.tail.reset()
-            self.started = False
+            self.started = self.behind = False
             return ()
-        return self.tail.feed(text)
+        read = _bytes(text)
+        self.behind = read >= self.MAX_READ_BYTES
+        out: list[FailoverEvent] = []
+        if self._drop_partial:
+            cut, nl, rest = text.partition("\n")
+            if nl:
+                self.tail.bytes_consumed += _bytes(cut) + 1
+                text, self._drop_partial = rest, False
+            else:
+                self.tail.bytes_consumed += read
+                text = ""
+        out.extend(self.tail.feed(text))
+        if size is not None and size - self.tail.bytes_consumed > self.MAX_BACKLOG_BYTES:
+            # too far behind to catch up: jump to the newest part, say so
+            jump_to = size - self.MAX_READ_BYTES
+            skipped = jump_to - self.tail.bytes_consumed
+            self.skipped_bytes += skipped
+            self.tail.reset()
+            self.tail.bytes_consumed = jump_to
+            self._drop_partial = True
+            self.behind = True
+            out.append(FailoverEvent(None, self.node, None, None, None,
+                                     f"[hatui] skipped {skipped:,} bytes of {self.path}: it grew faster than "
+                                     "hatui reads it (a flapping notify script or a flood?)"))
+        return tuple(out)
+
+
+def _bytes(text: str) -> int:
+    return len(text.encode("utf-8", errors="surrogateescape"))
