@@ -21,6 +21,12 @@ UINT64_MAX = 2**64 - 1  # "-1" printed as unsigned by Galera and others
 # each output with `cap_output`; `never_raises` also cuts every parser's text input at
 # MAX_OUTPUT_BYTES characters (a character is at least one byte), so no parser ever sees more.
 MAX_OUTPUT_BYTES = 1024 * 1024
+# ... and at most this many lines: the parsers spend 1-10 µs of Python per line, so a megabyte of
+# one-character lines (500,000 of them) would take seconds.  Real outputs stay far below (a data
+# dump has a few hundred lines, 1 MiB of failover log about 10,000).
+MAX_OUTPUT_LINES = 20_000
+MAX_DRBD_LINES = 5_000  # DRBD outputs are a few lines per resource; their per-line work is the largest
+MAX_ITEMS = 5_000  # JSON array items (resources, VRRP instances) parsed per output
 MAX_INT_DIGITS = 40  # longer digit runs are not a counter from these tools (and int() of 4301+ raises)
 
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -132,7 +138,8 @@ def printable(text: str, keep_lines: bool = False) -> str:
 
 # ---- secrets -------------------------------------------------------------------------------------
 REDACTED = "********"
-_JSON_SECRET_RE = re.compile(r'("(?:auth_data|auth_pass)"\s*:\s*)"(?:[^"\\]|\\.)*"?')
+# runs of plain characters at a time (the `"?` at the end cannot fail, so the nesting cannot backtrack)
+_JSON_SECRET_RE = re.compile(r'("(?:auth_data|auth_pass)"\s*:\s*)"(?:[^"\\]+|\\.)*"?')
 # Applied to one line at a time (the line end split off), so `\s*` cannot run across lines.
 _DATA_SECRET_RE = re.compile(r"\s*(?:Password|Auth(?:entication)? data|auth_pass)\s*[=:]?\s*", re.IGNORECASE)
 _SECRET_HINT_RE = re.compile(r"password|auth", re.IGNORECASE)
@@ -170,15 +177,30 @@ def cap_output(text: str, limit_bytes: int = MAX_OUTPUT_BYTES) -> tuple[str, str
                   "the rest was not read")
 
 
+_LINE_END_RE = re.compile("\r\n|[" + _ALL_LINE_ENDS + "]")
+
+
+def _end_of_line(text: str, n: int) -> int | None:
+    """The index just past the `n`-th line end of `text` (as str.splitlines counts them), or None
+    when `text` has no more than `n` lines."""
+    if len(text) <= n:
+        return None
+    for i, m in enumerate(_LINE_END_RE.finditer(text), 1):
+        if i == n:
+            return m.end() if m.end() < len(text) else None
+    return None
+
+
 # ---- the "never raises" promise --------------------------------------------------------------------
 INTERNAL_ERROR = "internal parser error"
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def never_raises(one_line: bool = False) -> Callable[[_F], _F]:
+def never_raises(one_line: bool = False, max_lines: int = MAX_OUTPUT_LINES) -> Callable[[_F], _F]:
     """What every parser gets before and after it runs:
 
-    * its text input cut to MAX_OUTPUT_BYTES characters (a note says so), so parse time stays bounded;
+    * its text input cut to MAX_OUTPUT_BYTES characters and `max_lines` lines (a note says so), so
+      parse time stays bounded;
     * VRRP passwords redacted from it (any output may hold a dump when a batch is split wrongly), so
       neither `raw` nor a note can hold one;
     * terminal controls removed from it (`printable`; line ends kept unless `one_line`), so no value,
@@ -197,6 +219,9 @@ def never_raises(one_line: bool = False) -> Callable[[_F], _F]:
                     cut_note = (f"input cut to its first {MAX_OUTPUT_BYTES:,} of {len(source):,} characters "
                                 "(MAX_OUTPUT_BYTES): the rest was not parsed")
                     source = source[:MAX_OUTPUT_BYTES]
+                if not one_line and (end := _end_of_line(source, max_lines)) is not None:
+                    cut_note = f"input cut to its first {max_lines:,} lines: the rest was not parsed"
+                    source = source[:end]
                 source = printable(redact_secrets(source), keep_lines=not one_line)
             try:
                 result = fn(source, *args, **kwargs)

@@ -37,6 +37,8 @@ from hatui.model import (
     ProcDrbd,
 )
 from hatui.probes import (
+    MAX_DRBD_LINES,
+    MAX_ITEMS,
     dedupe,
     never_raises,
     printable,
@@ -250,7 +252,7 @@ def _counters(line: str) -> dict[str, str]:
     return out
 
 
-@never_raises()
+@never_raises(max_lines=MAX_DRBD_LINES)
 def parse_proc_drbd(text: str) -> Parsed[ProcDrbd]:
     """/proc/drbd of 8.4 (and 8.3).  The DRBD 9 header-only form yields no resources and
     `drbd9_header_only=True`: use `drbdadm status` / `drbdsetup status --json` there."""
@@ -389,7 +391,7 @@ def _peer_device_from_keys(p: dict[str, str], cstate: str, where: str, notes: li
         received_kib=to_int(p.get("received")), sent_kib=to_int(p.get("sent")))
 
 
-@never_raises()
+@never_raises(max_lines=MAX_DRBD_LINES)
 def parse_drbdadm_status(text: str) -> Parsed[tuple[DrbdResource, ...]]:
     """`drbdadm status` / `drbdsetup status [-v] [-s]`.  Lines wrapped at 80 columns are joined: a
     resource is everything from a line starting in column 0 to the next, split on whitespace."""
@@ -463,6 +465,9 @@ def parse_drbdsetup_status_json(text: str) -> Parsed[tuple[DrbdResource, ...]]:
     if not isinstance(data, list):
         return Parsed(None, (f"expected a JSON array, got {type(data).__name__}",), text)
     notes: list[str] = []
+    if len(data) > MAX_ITEMS:
+        notes.append(f"{len(data):,} items: only the first {MAX_ITEMS:,} parsed")
+        data = data[:MAX_ITEMS]
     resources = []
     for i, r in enumerate(data):
         if not isinstance(r, dict) or not isinstance(r.get("name"), str):
@@ -625,7 +630,7 @@ class _Fold:
         return tuple(out)
 
 
-@never_raises()
+@never_raises(max_lines=2 * MAX_DRBD_LINES)
 def parse_events2(text: str) -> Parsed[Events2Dump]:
     """`drbdsetup events2 [--now] [--statistics] [--timestamps] [--diff]`, 8.4 and 9 paths.  A second
     initial-state dump (`exists` lines after `exists -`: outputs concatenated) starts the state over."""
@@ -668,7 +673,7 @@ def _state_lines(text: str, notes: list[str]) -> list[str]:
     return lines
 
 
-@never_raises()
+@never_raises(max_lines=MAX_DRBD_LINES)
 def parse_role(text: str) -> Parsed[tuple[DrbdRole, ...]]:
     """8.4: `Primary/Secondary` per minor; DRBD 9: `Primary`; `Unconfigured` when down."""
     out: list = []
@@ -682,7 +687,7 @@ def parse_role(text: str) -> Parsed[tuple[DrbdRole, ...]]:
     return Parsed(tuple(out) if out or not notes else None, tuple(notes), text)
 
 
-@never_raises()
+@never_raises(max_lines=MAX_DRBD_LINES)
 def parse_cstate(text: str) -> Parsed[tuple[str, ...]]:
     """8.4: the raw cs name per minor (`WFConnection`, `SyncSource`); DRBD 9: one line per connection."""
     out: list = []
@@ -695,7 +700,7 @@ def parse_cstate(text: str) -> Parsed[tuple[str, ...]]:
     return Parsed(tuple(out) if out or not notes else None, tuple(notes), text)
 
 
-@never_raises()
+@never_raises(max_lines=MAX_DRBD_LINES)
 def parse_dstate(text: str) -> Parsed[tuple[DrbdDiskStates, ...]]:
     """`UpToDate/UpToDate` (local/peer...), `UpToDate` (DRBD 9 guide), `Unconfigured`."""
     out: list = []
@@ -747,7 +752,7 @@ def _object_before(line: str, pos: int) -> str | None:
     return words[-1] if words and ":" not in words[-1] else None
 
 
-@never_raises()
+@never_raises(max_lines=MAX_DRBD_LINES)
 def parse_drbd_error(stderr: str, exit_code: int | None = None) -> Parsed[DrbdError]:
     """stderr of a failed `drbdadm primary|secondary|invalidate|connect ...`.  Value None with no
     note means nothing failed (exit 0, nothing recognisable on stderr)."""

@@ -69,21 +69,29 @@ def _fields(line: str) -> tuple[str, str, str, str] | None:
     return None
 
 
+def _timestamp(ts: str) -> datetime | None:
+    """`2026-11-25 06:20:36` (digits already checked by _PREFIX_RE) → datetime; strptime cost 10 µs."""
+    try:
+        return datetime(int(ts[0:4]), int(ts[5:7]), int(ts[8:10]), int(ts[11:13]), int(ts[14:16]), int(ts[17:19]))
+    except ValueError:
+        return None
+
+
+def _line_event(line: str, node: str) -> tuple[FailoverEvent, str | None]:
+    """The event of one cleaned line and a note if it was not understood."""
+    line = line.rstrip("\r\n")
+    f = _fields(line)
+    ts = _timestamp(f[0]) if f else None
+    if not f or ts is None:
+        return FailoverEvent(None, node, None, None, None, line), f"{node}: not understood: {snippet(line)}"
+    return FailoverEvent(ts, node, f[1], f[2], f[3], line), None
+
+
 @never_raises(one_line=True)
 def parse_failover_line(line: str, node: str) -> Parsed[FailoverEvent]:
     """One line.  An unparseable line still gives an event with only `node` and `raw`, plus a note."""
-    line = line.rstrip("\r\n")
-    f = _fields(line)
-    ts: datetime | None = None
-    if f:
-        try:
-            ts = datetime.strptime(f[0], "%Y-%m-%d %H:%M:%S")
-        except ValueError:
-            f = None
-    if not f:
-        return Parsed(FailoverEvent(None, node, None, None, None, line), (f"{node}: not understood: {snippet(line)}",),
-                      line)
-    return Parsed(FailoverEvent(ts, node, f[1], f[2], f[3], line), (), line)
+    event, note = _line_event(line, node)
+    return Parsed(event, (note,) if note else (), event.raw)
 
 
 @never_raises()
@@ -94,10 +102,10 @@ def parse_failover_log(text: str, node: str) -> Parsed[tuple[FailoverEvent, ...]
     for line in text.splitlines():
         if not line.strip():
             continue
-        p = parse_failover_line(line, node)
-        assert p.value is not None  # parse_failover_line always returns an event
-        events.append(p.value)
-        notes.extend(p.unparsed)
+        event, note = _line_event(line, node)
+        events.append(event)
+        if note:
+            notes.append(note)
     return Parsed(tuple(events), dedupe(notes), text)
 
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from hatui.model import IpAddress, NotifyEvent, Parsed, TrackFile, TrackScript, Vip, VrrpInstance, VrrpStats
 from hatui.probes import (
+    MAX_ITEMS,
     REDACTED,  # noqa: F401  (re-exported: tests and the collector use keepalived.REDACTED)
     never_raises,
     printable,
@@ -103,6 +104,31 @@ def parse_vip(text: str) -> Vip | None:
     return Vip(addr, plen, dev, installed=bool(rest) and rest[-1] == "set")
 
 
+def _one_per_name(items: list[Any], unknown: Any, what: str, notes: list[str]) -> tuple[Any, ...]:
+    """Concatenated dumps name an instance twice: equal copies collapse to one; copies that disagree
+    become `unknown(copy)` (which one is current cannot be told).  Either way with a note."""
+    by_name: dict[str, list[Any]] = {}
+    for item in items:
+        by_name.setdefault(item.name, []).append(item)
+    out = []
+    for name, copies in by_name.items():
+        if len(copies) > 1 and any(c != copies[0] for c in copies):
+            notes.append(f"{what} {short(name)} appears {len(copies)} times with different values (concatenated "
+                         "dumps?): taken as unknown")
+            out.append(unknown(copies[0]))
+        else:
+            if len(copies) > 1:
+                notes.append(f"{what} {short(name)} appears {len(copies)} times (concatenated dumps?): "
+                             "the copies agree")
+            out.append(copies[0])
+    return tuple(out)
+
+
+def _unknown_instance(i: VrrpInstance) -> VrrpInstance:
+    return replace(i, state="unknown", wanted_state=None, effective_priority=None, vips_held=(), master_router=None,
+                   master_priority=None)
+
+
 # ---- JSON ------------------------------------------------------------------------------------------
 def _n(d: dict[str, Any], key: str) -> int | None:
     v = d.get(key)
@@ -128,6 +154,9 @@ def parse_keepalived_json(text: str) -> Parsed[tuple[VrrpInstance, ...]]:
     if not isinstance(data, list):
         return Parsed(None, ("expected an array of instances or {\"vrrp\": [...]}",), raw)
     notes: list[str] = []
+    if len(data) > MAX_ITEMS:
+        notes.append(f"{len(data):,} items: only the first {MAX_ITEMS:,} parsed")
+        data = data[:MAX_ITEMS]
     out = []
     for i, item in enumerate(data):
         d = item.get("data") if isinstance(item, dict) else None
@@ -161,7 +190,7 @@ def parse_keepalived_json(text: str) -> Parsed[tuple[VrrpInstance, ...]]:
             auth_failures=sum(a for a in auth if a is not None) if any(a is not None for a in auth) else None,
             interface=d.get("ifp_ifname") if isinstance(d.get("ifp_ifname"), str) else None,
             vips=vips, source="json"))
-    return Parsed(tuple(out), tuple(notes), raw)
+    return Parsed(_one_per_name(out, _unknown_instance, "instance", notes), tuple(notes), raw)
 
 
 # ---- data dump -------------------------------------------------------------------------------------
@@ -322,7 +351,7 @@ def parse_keepalived_data(text: str) -> Parsed[tuple[VrrpInstance, ...]]:
     if not out:
         notes.append("no ' VRRP Instance = ' found")
         return Parsed(None, tuple(notes), raw)
-    return Parsed(tuple(out), tuple(notes), raw)
+    return Parsed(_one_per_name(out, _unknown_instance, "instance", notes), tuple(notes), raw)
 
 
 # ---- stats dump ------------------------------------------------------------------------------------
@@ -376,7 +405,7 @@ def parse_keepalived_stats(text: str) -> Parsed[tuple[VrrpStats, ...]]:
     flush()
     if not out:
         return Parsed(None, tuple(notes) or ("no 'VRRP Instance:' found",), text)
-    return Parsed(tuple(out), tuple(notes), text)
+    return Parsed(_one_per_name(out, lambda s: VrrpStats(s.name), "instance", notes), tuple(notes), text)
 
 
 def with_stats(instances: tuple[VrrpInstance, ...], stats: tuple[VrrpStats, ...]) -> tuple[VrrpInstance, ...]:
