@@ -41,6 +41,22 @@ RESYNC_STATES = frozenset({"SyncSource", "SyncTarget", "PausedSyncS", "PausedSyn
 VERIFY_STATES = frozenset({"VerifyS", "VerifyT"})
 # every state in which DRBD prints a progress (done:/sync'ed:) towards the peer
 SYNC_STATES = RESYNC_STATES | VERIFY_STATES
+# DRBD's state words, as drbd_strings.c (drbd-headers; drbd-8.4 drbd/drbd_strings.c) names them
+# (FORMATS.md sections 1.2, 2.2).  A word outside its set is not guessed at: parsers report
+# UNKNOWN_STATE with a note.  "Unknown" is DRBD's own word for a role it cannot know, DUnknown for a
+# peer disk it cannot see.
+UNKNOWN_STATE = "Unknown"
+DRBD_ROLES = frozenset({"Primary", "Secondary", "Unknown"})
+DRBD_DISK_STATES = frozenset({"Diskless", "Attaching", "Detaching", "Failed", "Negotiating", "Inconsistent",
+                              "Outdated", "DUnknown", "Consistent", "UpToDate"})
+DRBD_CONNECTION_STATES = frozenset({"StandAlone", "Disconnecting", "Unconnected", "Timeout", "BrokenPipe",
+                                    "NetworkFailure", "ProtocolError", "TearDown", "Connecting", "Connected"})
+DRBD_REPLICATION_STATES = frozenset({"Off", "Established", "Ahead", "Behind"}) | SYNC_STATES
+# /proc/drbd's cs: (8.4 drbd_conn_str): the not-connected states, WFConnection, WFReportParams,
+# Connected and the replication states other than Off/Established.
+DRBD_CSTATES_84 = (frozenset({"StandAlone", "Disconnecting", "Unconnected", "Timeout", "BrokenPipe",
+                              "NetworkFailure", "ProtocolError", "TearDown", "WFConnection", "WFReportParams",
+                              "Connected"}) | DRBD_REPLICATION_STATES) - {"Off", "Established"}
 
 
 @dataclass(frozen=True)

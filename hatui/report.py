@@ -10,6 +10,7 @@ from typing import Any
 
 from hatui.config import Config
 from hatui.model import ClusterSnapshot, NodeSnapshot
+from hatui.probes import printable
 
 JSON_SCHEMA_VERSION = 1
 NAGIOS = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
@@ -115,7 +116,8 @@ def to_text(snap: ClusterSnapshot, cfg: Config) -> str:
         lines.append("failover log (latest):")
         for ev in snap.failover_events[-6:]:
             lines.append(f"  {ev.node}: {ev.raw}")
-    return "\n".join(lines)
+    # Node text (log lines, names, errors) is data: no escape sequence of it reaches the terminal.
+    return "\n".join(printable(line) for line in lines)
 
 
 def to_check(snap: ClusterSnapshot, cfg: Config) -> tuple[int, str]:
@@ -124,4 +126,4 @@ def to_check(snap: ClusterSnapshot, cfg: Config) -> tuple[int, str]:
     code = NAGIOS[s["status"]]
     label = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}[code]
     detail = "; ".join(problems[:3]) if code else f"VIP on {', '.join(s['vip_holders'])}"
-    return code, f"HATUI {label} - {detail}"
+    return code, printable(f"HATUI {label} - {detail}")

@@ -15,7 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from hatui.model import (
+    DRBD_CONNECTION_STATES,
+    DRBD_CSTATES_84,
+    DRBD_DISK_STATES,
+    DRBD_REPLICATION_STATES,
+    DRBD_ROLES,
     SYNC_STATES,
+    UNKNOWN_STATE,
     DrbdConnection,
     DrbdDiskStates,
     DrbdError,
@@ -24,14 +30,18 @@ from hatui.model import (
     DrbdPeerDevice,
     DrbdResource,
     DrbdRole,
+    DrbdSource,
     DrbdVolume,
     Events2Dump,
     Parsed,
     ProcDrbd,
 )
 from hatui.probes import (
+    MAX_DRBD_LINES,
+    MAX_ITEMS,
     dedupe,
     never_raises,
+    printable,
     quote,
     short,
     snippet,
@@ -44,16 +54,11 @@ from hatui.probes import (
 )
 
 # ---- vocabulary ------------------------------------------------------------------------------------
-ROLES = frozenset({"Primary", "Secondary", "Unknown"})
-DISK_STATES = frozenset({"Diskless", "Attaching", "Detaching", "Failed", "Negotiating", "Inconsistent",
-                         "Outdated", "DUnknown", "Consistent", "UpToDate"})
-CONN_STATES_9 = frozenset({"StandAlone", "Disconnecting", "Unconnected", "Timeout", "BrokenPipe",
-                           "NetworkFailure", "ProtocolError", "TearDown", "Connecting", "Connected"})
-REPL_STATES_9 = frozenset({"Off", "Established", "Ahead", "Behind"}) | SYNC_STATES
+ROLES, DISK_STATES, CONN_STATES_9, REPL_STATES_9 = (DRBD_ROLES, DRBD_DISK_STATES, DRBD_CONNECTION_STATES,
+                                                    DRBD_REPLICATION_STATES)
 _CS_84_NOT_CONNECTED = frozenset({"StandAlone", "Disconnecting", "Unconnected", "Timeout", "BrokenPipe",
                                   "NetworkFailure", "ProtocolError", "TearDown"})
-CSTATES_84 = _CS_84_NOT_CONNECTED | {"WFConnection", "WFReportParams", "Connected"} | (REPL_STATES_9 - {"Off",
-                                                                                                     "Established"})
+CSTATES_84 = DRBD_CSTATES_84
 _PROGRESS_STATES_84 = frozenset({"SyncSource", "SyncTarget", "VerifyS", "VerifyT"})
 NO_ETA_SENTINEL = 987654321  # drbdsetup's "no progress yet" estimated-seconds-to-finish
 
@@ -71,6 +76,67 @@ def translate_cs_84(cs: str) -> tuple[str, str]:
     return "Connected", cs
 
 
+def known(value: str | None, vocabulary: frozenset[str], what: str, notes: list[str]) -> str:
+    """`value` if DRBD has that word, else UNKNOWN_STATE with a note (a missing value is unknown too,
+    silently: the caller decides whether absence means something)."""
+    if value is None:
+        return UNKNOWN_STATE
+    if value in vocabulary:
+        return value
+    notes.append(f"{what} {snippet(value)} is not a DRBD state: taken as {UNKNOWN_STATE}")
+    return UNKNOWN_STATE
+
+
+def known_or_none(value: str | None, vocabulary: frozenset[str], what: str, notes: list[str]) -> str | None:
+    return None if value is None else known(value, vocabulary, what, notes)
+
+
+def percent(value: float | None, what: str, notes: list[str]) -> float | None:
+    """A progress percentage, kept only inside 0..100."""
+    if value is None or 0.0 <= value <= 100.0:
+        return value
+    notes.append(f"{what} {value:g} % is outside 0..100: progress unknown")
+    return None
+
+
+def progress_from_oos(size_kib: int | None, oos_kib: int | None, what: str, notes: list[str]) -> float | None:
+    """Resync progress from out-of-sync vs size (both KiB), as drbd-utils computes `done:` for the 8.4
+    path; None with a note when the two disagree (out-of-sync larger than the device, no size)."""
+    if size_kib is None or oos_kib is None:
+        return None
+    if size_kib <= 0 or not 0 <= oos_kib <= size_kib:
+        notes.append(f"{what}: out-of-sync {oos_kib} KiB vs size {size_kib} KiB do not fit: progress unknown")
+        return None
+    return round(100 * (1 - oos_kib / size_kib), 2)
+
+
+def _unknown_resource(name: str, source: DrbdSource) -> DrbdResource:
+    """What is left when the input says a resource exists but not its states."""
+    vol = DrbdVolume(volume=0, minor=None, disk_state=UNKNOWN_STATE)
+    conn = DrbdConnection(name="peer", connection_state=UNKNOWN_STATE, peer_role=UNKNOWN_STATE)
+    return DrbdResource.build(name, UNKNOWN_STATE, source, (vol,), (conn,))
+
+
+def _one_per_name(resources: list[DrbdResource], source: DrbdSource, notes: list[str]) -> tuple[DrbdResource, ...]:
+    """Concatenated outputs name a resource twice: equal copies collapse to one; copies that disagree
+    make it unknown (which one is current cannot be told from the text).  Either way with a note."""
+    by_name: dict[str, list[DrbdResource]] = {}
+    for r in resources:
+        by_name.setdefault(r.name, []).append(r)
+    out = []
+    for name, copies in by_name.items():
+        if len(copies) == 1:
+            out.append(copies[0])
+        elif all(c == copies[0] for c in copies):
+            notes.append(f"{short(name)} appears {len(copies)} times (concatenated outputs?): the copies agree")
+            out.append(copies[0])
+        else:
+            notes.append(f"{short(name)} appears {len(copies)} times with different states (concatenated "
+                         f"outputs?): its state is unknown")
+            out.append(_unknown_resource(name, source))
+    return tuple(out)
+
+
 # ---- /proc/drbd ------------------------------------------------------------------------------------
 _VERSION_RE = re.compile(r"^version:\s*(?P<v>\S+)(?:\s*\(api:(?P<api>[^/)]*)/proto:(?P<proto>[^)]*)\))?")
 _DEV_RE = re.compile(r"^\s*(?P<minor>\d+):\s+cs:(?P<cs>\S+)(?P<rest>.*)$")
@@ -82,7 +148,6 @@ _FINISH_RE = re.compile(r"^\s*finish:\s*(?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d)\s+spe
                         r"\((?:[\d,]+\s*--\s*)?(?P<avg>[\d,]+)\)(?:\s*want:\s*(?P<want>[\d,]+))?\s*K/sec"
                         r"(?P<stalled>\s*\(stalled\))?")
 _DETAIL_RE = re.compile(r"^\s+(?:\d+% sector pos:|resync:|act_log:|blocked on activity log:)")
-_COUNTER_RE = re.compile(r"(\w+):(\S+)")
 
 
 class _ProcMinor:
@@ -95,37 +160,61 @@ class _ProcMinor:
         self.progress: re.Match[str] | None = None
         self.finish: re.Match[str] | None = None
 
-    def build(self) -> DrbdResource:
+    def build(self, notes: list[str]) -> DrbdResource:
         name = f"drbd{self.minor}"
-        if self.cs == "Unconfigured" or self.state is None:
+        if self.cs == "Unconfigured":  # DRBD's meaning: StandAlone, Diskless, Secondary
             vol = DrbdVolume(volume=0, minor=self.minor, disk_state="Diskless")
             conn = DrbdConnection(name="peer", connection_state="StandAlone", state_84=self.cs)
-            return DrbdResource.build(name, "Secondary", "/proc/drbd", (vol,), (conn,),
-                                      unconfigured=self.cs == "Unconfigured")
+            return DrbdResource.build(name, "Secondary", "/proc/drbd", (vol,), (conn,), unconfigured=True)
+        cs = known(self.cs, CSTATES_84, f"minor {self.minor}: connection state", notes)
+        connection, replication = translate_cs_84(cs) if cs != UNKNOWN_STATE else (UNKNOWN_STATE, UNKNOWN_STATE)
+        if self.state is None:  # a cut line (` 0: cs:Connected`): the roles and disks are not known
+            notes.append(f"minor {self.minor}: no ro:/ds: states (line cut?): roles and disks unknown")
+            vol = DrbdVolume(volume=0, minor=self.minor, disk_state=UNKNOWN_STATE)
+            conn = DrbdConnection(name="peer", connection_state=connection, peer_role=UNKNOWN_STATE,
+                                  state_84=self.cs)
+            return DrbdResource.build(name, UNKNOWN_STATE, "/proc/drbd", (vol,), (conn,))
         st, c = self.state, self.counters
-        connection, replication = translate_cs_84(self.cs)
+        where = f"minor {self.minor}"
         pct = speed = avg = want = eta = total_kib = None
         if self.progress and self.cs in _PROGRESS_STATES_84:
-            pct = float(self.progress["pct"])
-            total_kib = int(self.progress["total"]) * (1024 if self.progress["unit"] == "M" else 1)
+            pct = percent(to_float(self.progress["pct"]), f"{where}: sync'ed", notes)
+            total = to_int(self.progress["total"])
+            total_kib = total * (1024 if self.progress["unit"] == "M" else 1) if total is not None else None
         if self.finish and self.cs in _PROGRESS_STATES_84:
             f = self.finish
-            eta = int(f["h"]) * 3600 + int(f["m"]) * 60 + int(f["s"])
+            h, m, sec = to_int(f["h"]), to_int(f["m"]), to_int(f["s"])
+            eta = h * 3600 + m * 60 + sec if h is not None and m is not None and sec is not None else None
             speed, avg, want = to_int(f["speed"]), to_int(f["avg"]), to_int(f["want"])
         pd = DrbdPeerDevice(
-            volume=0, replication_state=replication, peer_disk_state=st["pdisk"], sync_percent=pct,
+            volume=0, replication_state=replication,
+            peer_disk_state=known(st["pdisk"], DISK_STATES, f"{where}: peer disk state", notes), sync_percent=pct,
             speed_kib_s=speed, average_speed_kib_s=avg, want_kib_s=want, eta_s=eta,
             stalled=bool(self.finish and self.finish["stalled"]), out_of_sync_kib=to_int(c.get("oos")),
             sync_total_kib=total_kib, received_kib=to_int(c.get("nr")), sent_kib=to_int(c.get("ns")))
         proto = (st["proto"] or "").strip() or None
-        conn = DrbdConnection(name="peer", connection_state=connection, peer_role=st["prole"],
+        conn = DrbdConnection(name="peer", connection_state=connection,
+                              peer_role=known(st["prole"], ROLES, f"{where}: peer role", notes),
                               state_84=self.cs, protocol=proto, peer_devices=(pd,))
-        vol = DrbdVolume(volume=0, minor=self.minor, disk_state=st["disk"], read_kib=to_int(c.get("dr")),
-                         written_kib=to_int(c.get("dw")), io_flags=st["flags"] or None)
-        return DrbdResource.build(name, st["role"], "/proc/drbd", (vol,), (conn,))
+        vol = DrbdVolume(volume=0, minor=self.minor, disk_state=known(st["disk"], DISK_STATES, f"{where}: disk state",
+                                                                      notes),
+                         read_kib=to_int(c.get("dr")), written_kib=to_int(c.get("dw")), io_flags=st["flags"] or None)
+        return DrbdResource.build(name, known(st["role"], ROLES, f"{where}: role", notes), "/proc/drbd", (vol,),
+                                  (conn,))
 
 
-@never_raises()
+def _counters(line: str) -> dict[str, str]:
+    """`ns:0 nr:0 dw:0 ...` → {"ns": "0", ...} (split on whitespace: the regex findall this replaces
+    was quadratic on a long word without a colon)."""
+    out: dict[str, str] = {}
+    for tok in line.split():
+        key, sep, val = tok.partition(":")
+        if sep and val and key.isidentifier():
+            out.setdefault(key, val)
+    return out
+
+
+@never_raises(max_lines=MAX_DRBD_LINES)
 def parse_proc_drbd(text: str) -> Parsed[ProcDrbd]:
     """/proc/drbd of 8.4 (and 8.3).  The DRBD 9 header-only form yields no resources and
     `drbd9_header_only=True`: use `drbdadm status` / `drbdsetup status --json` there."""
@@ -138,20 +227,22 @@ def parse_proc_drbd(text: str) -> Parsed[ProcDrbd]:
         if not line.strip():
             continue
         if m := _VERSION_RE.match(line):
+            if version is not None:
+                notes.append(f"line {lineno}: a second version: header (concatenated outputs?)")
             version, api, proto = m["v"], m["api"], m["proto"]
         elif line.startswith(("GIT-hash:", "srcversion:", "built-in")):
             build = line.strip()
         elif line.startswith("Transports"):
             transports = True
-        elif m := _DEV_RE.match(line):
-            cur = _ProcMinor(int(m["minor"]), m["cs"])
+        elif (m := _DEV_RE.match(line)) and (minor := to_int(m["minor"])) is not None:
+            cur = _ProcMinor(minor, m["cs"])
             minors.append(cur)
             if m["rest"].strip():
                 cur.state = _STATE_RE.match(m["rest"])
                 if cur.state is None:
                     notes.append(f"line {lineno}: minor {cur.minor}: states not understood: {snippet(line)}")
         elif cur and line.lstrip().startswith("ns:"):
-            cur.counters = dict(_COUNTER_RE.findall(line))
+            cur.counters = _counters(line)
         elif cur and (m := _PROGRESS_RE.match(line)):
             cur.progress = m
         elif cur and (m := _FINISH_RE.match(line)):
@@ -163,11 +254,9 @@ def parse_proc_drbd(text: str) -> Parsed[ProcDrbd]:
     if version is None and not minors:
         return Parsed(None, tuple(notes) or ("no /proc/drbd content",), text)
     drbd9 = (version or "").startswith("9") or (transports and not minors)
-    for m_ in minors:
-        if m_.cs not in CSTATES_84 | {"Unconfigured"}:
-            notes.append(f"minor {m_.minor}: unknown connection state {snippet(m_.cs)}")
-    value = ProcDrbd(version, api, proto, build, tuple(m_.build() for m_ in minors), drbd9_header_only=drbd9)
-    return Parsed(value, tuple(notes), text)
+    resources = _one_per_name([m_.build(notes) for m_ in minors], "/proc/drbd", notes)
+    value = ProcDrbd(version, api, proto, build, resources, drbd9_header_only=drbd9)
+    return Parsed(value, dedupe(notes), text)
 
 
 # ---- drbdadm status / drbdsetup status (text) ------------------------------------------------------
@@ -212,22 +301,32 @@ def _status_block(name: str, tokens: list[str], notes: list[str]) -> DrbdResourc
     if "role" not in res:
         notes.append(f"{short(name)}: no role: not a status block")
         return None
+    rn = short(name)
     volumes = tuple(DrbdVolume(
-        volume=to_int(d.get("volume")) or 0, minor=to_int(d.get("minor")), disk_state=d.get("disk", "DUnknown"),
+        volume=to_int(d.get("volume")) or 0, minor=to_int(d.get("minor")),
+        disk_state=known(d.get("disk"), DISK_STATES, f"{rn}: disk state", notes),
         client=to_bool(d.get("client")), quorum=to_bool(d.get("quorum")), open=d.get("open"),
         backing_dev=d.get("backing_dev"), size_kib=to_int(d.get("size")), read_kib=to_int(d.get("read")),
         written_kib=to_int(d.get("written"))) for d in devs)
     connections = []
     for cname, c, pds in conns:
-        cstate = c.get("connection", "Connected")  # printed only when not Connected
-        peer_devices = tuple(_peer_device_from_keys(p, cstate == "Connected") for p in pds)
+        where = f"{rn}: connection {short(cname)}"
+        # connection_status() prints `connection:` only when not Connected and the peer's `role:` only
+        # when Connected (FORMATS.md 2.2); a bare name with neither is a cut or foreign line.
+        if "connection" in c:
+            cstate = known(c["connection"], CONN_STATES_9, f"{where}: state", notes)
+        elif "role" in c:
+            cstate = "Connected"
+        else:
+            cstate = UNKNOWN_STATE
+            notes.append(f"{where}: neither connection: nor role: (line cut?): state unknown")
+        peer_devices = tuple(_peer_device_from_keys(p, cstate, where, notes) for p in pds)
         connections.append(DrbdConnection(
-            name=cname, connection_state=cstate, peer_role=c.get("role"), peer_node_id=to_int(c.get("node-id")),
-            congested=to_bool(c.get("congested")), peer_devices=peer_devices))
-    for v in (*(d.get("disk") for d in devs), *(p.get("peer-disk") for _, _, pp in conns for p in pp)):
-        if v is not None and v not in DISK_STATES:
-            notes.append(f"{short(name)}: unknown disk state {snippet(v)}")
-    return DrbdResource.build(name, res["role"], "status", volumes, tuple(connections), suspended=res.get("suspended"))
+            name=cname, connection_state=cstate,
+            peer_role=known_or_none(c.get("role"), ROLES, f"{where}: peer role", notes),
+            peer_node_id=to_int(c.get("node-id")), congested=to_bool(c.get("congested")), peer_devices=peer_devices))
+    return DrbdResource.build(name, known(res["role"], ROLES, f"{rn}: role", notes), "status", volumes,
+                              tuple(connections), suspended=res.get("suspended"))
 
 
 def _mib_to_kib(mib_s: float | None) -> int | None:
@@ -235,19 +334,26 @@ def _mib_to_kib(mib_s: float | None) -> int | None:
     return round(kib) if kib is not None and math.isfinite(kib) else None
 
 
-def _peer_device_from_keys(p: dict[str, str], connected: bool) -> DrbdPeerDevice:
+def _peer_device_from_keys(p: dict[str, str], cstate: str, where: str, notes: list[str]) -> DrbdPeerDevice:
+    """One peer device from status/events2 keys.  Unprinted replication is Established while Connected
+    and Off otherwise (the printers omit those two); on an unknown connection it is unknown too."""
     dbdt1 = to_float(p.get("dbdt1"))  # MiB/s
+    if (repl := p.get("replication")) is not None:
+        repl = known(repl, REPL_STATES_9, f"{where}: replication state", notes)
+    else:
+        repl = {"Connected": "Established", UNKNOWN_STATE: UNKNOWN_STATE}.get(cstate, "Off")
+    peer_disk = p.get("peer-disk", p.get("disk"))  # "disk:" in old user guides; not printed while DUnknown
     return DrbdPeerDevice(
-        volume=to_int(p.get("volume")) or 0,
-        replication_state=p.get("replication") or ("Established" if connected else "Off"),
-        peer_disk_state=p.get("peer-disk") or p.get("disk") or "DUnknown",  # "disk:" in old user guides
+        volume=to_int(p.get("volume")) or 0, replication_state=repl,
+        peer_disk_state=known(peer_disk, DISK_STATES, f"{where}: peer disk state", notes) if peer_disk is not None
+        else "DUnknown",
         peer_client=to_bool(p.get("peer-client")), resync_suspended=p.get("resync-suspended"),
-        sync_percent=to_float(p.get("done")), speed_kib_s=_mib_to_kib(dbdt1),
+        sync_percent=percent(to_float(p.get("done")), f"{where}: done", notes), speed_kib_s=_mib_to_kib(dbdt1),
         eta_s=to_int(p.get("eta")), out_of_sync_kib=to_int(p.get("out-of-sync")),
         received_kib=to_int(p.get("received")), sent_kib=to_int(p.get("sent")))
 
 
-@never_raises()
+@never_raises(max_lines=MAX_DRBD_LINES)
 def parse_drbdadm_status(text: str) -> Parsed[tuple[DrbdResource, ...]]:
     """`drbdadm status` / `drbdsetup status [-v] [-s]`.  Lines wrapped at 80 columns are joined: a
     resource is everything from a line starting in column 0 to the next, split on whitespace."""
@@ -275,7 +381,7 @@ def parse_drbdadm_status(text: str) -> Parsed[tuple[DrbdResource, ...]]:
             resources.append(r)
     if not resources and notes:
         return Parsed(None, tuple(notes), text)
-    return Parsed(tuple(resources), tuple(notes), text)
+    return Parsed(_one_per_name(resources, "status", notes), dedupe(notes), text)
 
 
 # ---- drbdsetup status --json -----------------------------------------------------------------------
@@ -285,6 +391,8 @@ def _j(d: dict[str, Any], key: str, kind: type) -> Any:
         return None
     if kind is float and isinstance(v, int | float) and not isinstance(v, bool):
         return float(v) if math.isfinite(v) else None  # json.loads accepts NaN and Infinity
+    if kind is str and isinstance(v, str):
+        return printable(v)  # "\u001b" in JSON decodes to ESC after never_raises cleaned the text
     return v if isinstance(v, kind) else None
 
 
@@ -293,16 +401,17 @@ def _jlist(d: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
 
 
-def _json_peer_device(p: dict[str, Any]) -> DrbdPeerDevice:
-    repl = _j(p, "replication-state", str) or "Off"
+def _json_peer_device(p: dict[str, Any], where: str, notes: list[str]) -> DrbdPeerDevice:
+    repl = known(_j(p, "replication-state", str), REPL_STATES_9, f"{where}: replication state", notes)
     pct = _j(p, "percent-resync-done", float)
     if pct is None and repl in SYNC_STATES:
         pct = _j(p, "percent-in-sync", float)
     speed, want, eta = _j(p, "db1/dt1 [MiB/s]", float), _j(p, "want", float), _j(p, "estimated-seconds-to-finish", int)
     return DrbdPeerDevice(
         volume=_j(p, "volume", int) or 0, replication_state=repl,
-        peer_disk_state=_j(p, "peer-disk-state", str) or "DUnknown", peer_client=_j(p, "peer-client", bool),
-        resync_suspended=_j(p, "resync-suspended", str), sync_percent=pct,
+        peer_disk_state=known(_j(p, "peer-disk-state", str), DISK_STATES, f"{where}: peer disk state", notes),
+        peer_client=_j(p, "peer-client", bool), resync_suspended=_j(p, "resync-suspended", str),
+        sync_percent=percent(pct, f"{where}: resync done", notes),
         speed_kib_s=_mib_to_kib(speed), want_kib_s=_mib_to_kib(want) if want else None,
         eta_s=eta if eta is not None and eta != NO_ETA_SENTINEL else None,
         out_of_sync_kib=_j(p, "out-of-sync", int), received_kib=_j(p, "received", int), sent_kib=_j(p, "sent", int))
@@ -314,33 +423,42 @@ def parse_drbdsetup_status_json(text: str) -> Parsed[tuple[DrbdResource, ...]]:
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        return Parsed(None, (f"not JSON: {exc}",), text)
+        return Parsed(None, (f"not JSON: {short(exc, 200)}",), text)
     if not isinstance(data, list):
         return Parsed(None, (f"expected a JSON array, got {type(data).__name__}",), text)
     notes: list[str] = []
+    if len(data) > MAX_ITEMS:
+        notes.append(f"{len(data):,} items: only the first {MAX_ITEMS:,} parsed")
+        data = data[:MAX_ITEMS]
     resources = []
     for i, r in enumerate(data):
         if not isinstance(r, dict) or not isinstance(r.get("name"), str):
             notes.append(f"item {i}: not a resource object")
             continue
+        name = printable(r["name"])
+        rn = short(name)
         vols = tuple(DrbdVolume(
             volume=_j(d, "volume", int) or 0, minor=_j(d, "minor", int),
-            disk_state=_j(d, "disk-state", str) or "DUnknown",
+            disk_state=known(_j(d, "disk-state", str), DISK_STATES, f"{rn}: disk state", notes),
             client=_j(d, "client", bool), quorum=_j(d, "quorum", bool),
-            open=(None if d.get("open") is None else str(d["open"]).lower()),
+            open=(None if d.get("open") is None else printable(str(d["open"]).lower())),
             size_kib=_j(d, "size", int), read_kib=_j(d, "read", int), written_kib=_j(d, "written", int),
         ) for d in _jlist(r, "devices"))
-        conns = tuple(DrbdConnection(
-            name=_j(c, "name", str) or "?", connection_state=_j(c, "connection-state", str) or "Unknown",
-            peer_role=_j(c, "peer-role", str), peer_node_id=_j(c, "peer-node-id", int),
-            congested=_j(c, "congested", bool),
-            peer_devices=tuple(_json_peer_device(p) for p in _jlist(c, "peer_devices")),
-        ) for c in _jlist(r, "connections"))
+        conns = []
+        for c in _jlist(r, "connections"):
+            cname = _j(c, "name", str) or "?"
+            where = f"{rn}: connection {short(cname)}"
+            conns.append(DrbdConnection(
+                name=cname, connection_state=known(_j(c, "connection-state", str), CONN_STATES_9, f"{where}: state",
+                                                   notes),
+                peer_role=known_or_none(_j(c, "peer-role", str), ROLES, f"{where}: peer role", notes),
+                peer_node_id=_j(c, "peer-node-id", int), congested=_j(c, "congested", bool),
+                peer_devices=tuple(_json_peer_device(p, where, notes) for p in _jlist(c, "peer_devices"))))
         susp = r.get("suspended")
         resources.append(DrbdResource.build(
-            r["name"], _j(r, "role", str) or "Unknown", "status-json", vols, conns,
+            name, known(_j(r, "role", str), ROLES, f"{rn}: role", notes), "status-json", vols, tuple(conns),
             suspended=("yes" if susp else "no") if isinstance(susp, bool) else None))
-    return Parsed(tuple(resources), tuple(notes), text)
+    return Parsed(_one_per_name(resources, "status-json", notes), dedupe(notes), text)
 
 
 # ---- drbdsetup events2 -----------------------------------------------------------------------------
@@ -351,17 +469,20 @@ _TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 
 def _event_lines(text: str) -> list[str]:
     """Real events2 output is one line per event; user guides break long ones with indented
-    continuations, which are joined back here."""
-    out: list[str] = []
+    continuations, which are joined back here (parts collected, then joined once: `+=` on a list
+    item copied the growing line for every continuation, quadratic in its length)."""
+    out: list[list[str]] = []
     for line in strip_ansi(text).splitlines():
-        if line[:1].isspace() and line.strip() and out:
-            out[-1] += " " + line.strip()
-        elif line.strip():
-            out.append(line.strip())
-    return out
+        if not (stripped := line.strip()):
+            continue
+        if line[:1].isspace() and out:
+            out[-1].append(stripped)
+        else:
+            out.append([stripped])
+    return [" ".join(parts) for parts in out]
 
 
-@never_raises()
+@never_raises(one_line=True)
 def parse_event_line(line: str) -> Parsed[DrbdEvent]:
     tokens = line.split()
     ts: datetime | None = None
@@ -434,39 +555,47 @@ class _Fold:
         elif ev.object == "helper" and ev.action == "call" and ev.get("helper") == "split-brain":
             self.split_brain.add(name)
 
-    def resources(self) -> tuple[DrbdResource, ...]:
+    def resources(self, notes: list[str]) -> tuple[DrbdResource, ...]:
         out = []
         for name, r in self.res.items():
+            rn = short(name)
             vols = tuple(DrbdVolume(
-                volume=v, minor=to_int(d.get("minor")), disk_state=d.get("disk", "DUnknown"),
+                volume=v, minor=to_int(d.get("minor")),
+                disk_state=known(d.get("disk"), DISK_STATES, f"{rn}: volume {v}: disk state", notes),
                 client=to_bool(d.get("client")), quorum=to_bool(d.get("quorum")), open=d.get("open"),
                 backing_dev=d.get("backing_dev"), size_kib=to_int(d.get("size")), read_kib=to_int(d.get("read")),
                 written_kib=to_int(d.get("written"))) for v, d in sorted(r["devs"].items()))
             sizes = {v.volume: v.size_kib for v in vols}
             conns = []
             for cname, c in r["conns"].items():
+                cc = c["conn"]
+                where = f"{rn}: connection {short(cname)}"
+                cstate = known(cc.get("connection"), CONN_STATES_9, f"{where}: state", notes)
                 pds = []
                 for v, p in sorted(c["pds"].items()):
-                    pd = _peer_device_from_keys({**p, "volume": str(v)}, connected=False)
-                    size, oos = sizes.get(v), pd.out_of_sync_kib
-                    if pd.sync_percent is None and pd.replication_state in SYNC_STATES and size and oos is not None:
+                    # a replication state never printed is not known (exists lines print every key)
+                    pd_cstate = cstate if "replication" in p else UNKNOWN_STATE
+                    pd = _peer_device_from_keys({**p, "volume": str(v)}, pd_cstate, f"{where}: volume {v}", notes)
+                    if pd.sync_percent is None and pd.replication_state in SYNC_STATES:
                         # the 8.4 path never prints done:; drbd-utils computes it the same way for status
-                        pd = replace(pd, sync_percent=round(100 * (1 - oos / size), 2))
+                        pct = progress_from_oos(sizes.get(v), pd.out_of_sync_kib, f"{where}: volume {v}", notes)
+                        pd = replace(pd, sync_percent=pct)
                     pds.append(pd)
-                cc = c["conn"]
                 conns.append(DrbdConnection(
-                    name=cname, connection_state=cc.get("connection", "Unknown"), peer_role=cc.get("role"),
+                    name=cname, connection_state=cstate,
+                    peer_role=known_or_none(cc.get("role"), ROLES, f"{where}: peer role", notes),
                     peer_node_id=to_int(cc.get("peer-node-id")), congested=to_bool(cc.get("congested")),
                     peer_devices=tuple(pds)))
-            out.append(DrbdResource.build(name, r["res"].get("role", "Unknown"), "events2", vols, tuple(conns),
-                                          suspended=r["res"].get("suspended"),
+            out.append(DrbdResource.build(name, known(r["res"].get("role"), ROLES, f"{rn}: role", notes), "events2",
+                                          vols, tuple(conns), suspended=r["res"].get("suspended"),
                                           split_brain_helper=name in self.split_brain))
         return tuple(out)
 
 
-@never_raises()
+@never_raises(max_lines=2 * MAX_DRBD_LINES)
 def parse_events2(text: str) -> Parsed[Events2Dump]:
-    """`drbdsetup events2 [--now] [--statistics] [--timestamps] [--diff]`, 8.4 and 9 paths."""
+    """`drbdsetup events2 [--now] [--statistics] [--timestamps] [--diff]`, 8.4 and 9 paths.  A second
+    initial-state dump (`exists` lines after `exists -`: outputs concatenated) starts the state over."""
     notes: list[str] = []
     events: list[DrbdEvent] = []
     fold = _Fold()
@@ -483,10 +612,14 @@ def parse_events2(text: str) -> Parsed[Events2Dump]:
         events.append(ev)
         if ev.action == "exists" and ev.object == "-":
             done = True
+        elif ev.action == "exists" and done:
+            notes.append("a second initial-state dump (concatenated outputs?): the state is read from the last one")
+            fold, done = _Fold(), False
         fold.apply(ev)
     if not events:
         return Parsed(None, dedupe(notes) or ("no events2 lines",), text)
-    dump = Events2Dump(tuple(events), fold.resources(), done, tuple(sorted(fold.split_brain)))
+    resources = fold.resources(notes)
+    dump = Events2Dump(tuple(events), resources, done, tuple(sorted(fold.split_brain)))
     return Parsed(dump, dedupe(notes), text)
 
 
@@ -502,7 +635,7 @@ def _state_lines(text: str, notes: list[str]) -> list[str]:
     return lines
 
 
-@never_raises()
+@never_raises(max_lines=MAX_DRBD_LINES)
 def parse_role(text: str) -> Parsed[tuple[DrbdRole, ...]]:
     """8.4: `Primary/Secondary` per minor; DRBD 9: `Primary`; `Unconfigured` when down."""
     out: list = []
@@ -516,7 +649,7 @@ def parse_role(text: str) -> Parsed[tuple[DrbdRole, ...]]:
     return Parsed(tuple(out) if out or not notes else None, tuple(notes), text)
 
 
-@never_raises()
+@never_raises(max_lines=MAX_DRBD_LINES)
 def parse_cstate(text: str) -> Parsed[tuple[str, ...]]:
     """8.4: the raw cs name per minor (`WFConnection`, `SyncSource`); DRBD 9: one line per connection."""
     out: list = []
@@ -529,7 +662,7 @@ def parse_cstate(text: str) -> Parsed[tuple[str, ...]]:
     return Parsed(tuple(out) if out or not notes else None, tuple(notes), text)
 
 
-@never_raises()
+@never_raises(max_lines=MAX_DRBD_LINES)
 def parse_dstate(text: str) -> Parsed[tuple[DrbdDiskStates, ...]]:
     """`UpToDate/UpToDate` (local/peer...), `UpToDate` (DRBD 9 guide), `Unconfigured`."""
     out: list = []
@@ -546,12 +679,29 @@ def parse_dstate(text: str) -> Parsed[tuple[DrbdDiskStates, ...]]:
 # ---- errors of drbdadm/drbdsetup actions -----------------------------------------------------------
 _SC_RE = re.compile(r"State change failed: \((?P<code>-?\d+)\)\s*(?P<text>.*)")
 _FAIL_RE = re.compile(r"Failure: \((?P<code>-?\d+)\)\s*(?P<text>.*)")
-_CMD_RE = re.compile(r"Command '(?P<cmd>.*)' terminated with exit code (?P<rc>\d+)")
+_CMD_HEAD, _CMD_TAIL = "Command '", "' terminated with exit code "
 _STATE_REASONS: dict[int, DrbdErrorReason] = {-1: "peer-is-primary", -12: "device-held-open",
                                                -15: "need-connection", -2: "no-uptodate-data"}
 _FAIL_REASONS: dict[int, DrbdErrorReason] = {125: "already-connected", 127: "minor-not-allocated",
                                              158: "unknown-resource", 162: "invalid-config-request"}
 _NOISE = ("DRBD module version:", "userland version:", "preferably kernel and userland")
+
+
+def _command_line(line: str) -> tuple[str, int] | None:
+    """drbdadm's `Command '<argv>' terminated with exit code <n>` → (argv, n).  String search: the regex
+    `Command '(.*)' terminated...` retried its greedy `.*` from every `Command '` (quadratic).  As the
+    greedy regex did, the argv runs to the last tail that is followed by a number."""
+    start = line.find(_CMD_HEAD)
+    if start < 0:
+        return None
+    end = len(line)
+    while (pos := line.rfind(_CMD_TAIL, start + len(_CMD_HEAD), end)) >= 0:
+        digits = line[pos + len(_CMD_TAIL):pos + len(_CMD_TAIL) + 12]
+        n = len(digits) - len(digits.lstrip("0123456789"))
+        if n and (rc := to_int(digits[:n])) is not None:
+            return line[start + len(_CMD_HEAD):pos], rc
+        end = pos + len(_CMD_TAIL) - 1
+    return None
 
 
 def _object_before(line: str, pos: int) -> str | None:
@@ -564,7 +714,7 @@ def _object_before(line: str, pos: int) -> str | None:
     return words[-1] if words and ":" not in words[-1] else None
 
 
-@never_raises()
+@never_raises(max_lines=MAX_DRBD_LINES)
 def parse_drbd_error(stderr: str, exit_code: int | None = None) -> Parsed[DrbdError]:
     """stderr of a failed `drbdadm primary|secondary|invalidate|connect ...`.  Value None with no
     note means nothing failed (exit 0, nothing recognisable on stderr)."""
@@ -574,18 +724,18 @@ def parse_drbd_error(stderr: str, exit_code: int | None = None) -> Parsed[DrbdEr
     cmd = cmd_rc = None
     lines = _lines(stderr)
     for ln in lines:
-        if m := _CMD_RE.search(ln):
-            cmd, cmd_rc, in_info = m["cmd"], int(m["rc"]), False
+        if found := _command_line(ln):
+            (cmd, cmd_rc), in_info = found, False
         elif ln.startswith("additional info from kernel:"):
             in_info = True
         elif in_info:
             info.append(ln)
         elif err is None and (m := _SC_RE.search(ln)):
-            code = int(m["code"])
+            code = to_int(m["code"])
             err = DrbdError("state-change", code, m["text"].strip(), _STATE_REASONS.get(code, "other"), None,
                             _object_before(ln, m.start()))
         elif err is None and (m := _FAIL_RE.search(ln)):
-            code = int(m["code"])
+            code = to_int(m["code"])
             err = DrbdError("failure", code, m["text"].strip(), _FAIL_REASONS.get(code, "other"), None,
                             _object_before(ln, m.start()))
         elif err is None and ln.endswith(": No such resource"):

@@ -8,6 +8,7 @@ it arrives (e.g. from `tail -c +N` or a stream) and never re-reads.  Pure: no I/
 from __future__ import annotations
 
 import codecs
+import collections
 import re
 from collections.abc import Iterable
 from datetime import datetime
@@ -16,6 +17,7 @@ from hatui.model import FailoverEvent, Parsed
 from hatui.probes import dedupe, never_raises, quote, snippet, valid_path
 
 DEFAULT_PATH = "/var/log/keepalived_failover.log"
+MAX_UNPARSED_NOTES = 200  # FailoverLogTail keeps the latest notes, counts the rest
 
 
 def tail_command(path: str = DEFAULT_PATH, lines: int = 200) -> str:
@@ -34,28 +36,62 @@ def split_read_from_output(output: str) -> tuple[int | None, str]:
     """(file size in bytes, new text) from the output of `read_from_command`."""
     first, _, rest = output.partition("\n")
     size = first.strip()
-    return (int(size), rest) if size.isdigit() else (None, output)
+    return (int(size), rest) if size.isascii() and size.isdigit() and len(size) < 20 else (None, output)
 
 
-_LINE_RE = re.compile(r"^(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) - Keepalived notification on (?P<name>.+?): "
-                      r"State changed to (?P<state>\S+) \(Type: (?P<type>[^)]*)\)\s*$")
+_PREFIX_RE = re.compile(r"(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) - Keepalived notification on ")
+_MID, _TYPE = ": State changed to ", " (Type: "
+_NON_SPACE_RE = re.compile(r"\S*")
 
 
-@never_raises()
+def _fields(line: str) -> tuple[str, str, str, str] | None:
+    r"""(time, name, state, type) of `<ts> - Keepalived notification on <name>: State changed to <state>
+    (Type: <type>)`, or None.  The same result as the regex `... on (.+?): State changed to (\S+)
+    \(Type: ([^)]*)\)\s*$`, by string search: that regex retried its tail at every `: State changed
+    to ` in a line, quadratic on a line made of them.  The name is the shortest that fits, as `.+?`."""
+    m = _PREFIX_RE.match(line)
+    if not m:
+        return None
+    s = line.rstrip()
+    if not s.endswith(")"):
+        return None
+    close = len(s) - 1
+    last_paren = s.rfind(")", 0, close)  # the type holds no ")": its "(Type: " comes after this one
+    pos = m.end() + 1  # the name has at least one character
+    while (i := s.find(_MID, pos)) >= 0:
+        state_start = i + len(_MID)
+        state_end = _NON_SPACE_RE.match(s, state_start).end()
+        type_start = state_end + len(_TYPE)
+        if (state_end > state_start and s.startswith(_TYPE, state_end) and type_start <= close
+                and last_paren < type_start):
+            return m["ts"], s[m.end():i], s[state_start:state_end], s[type_start:close]
+        pos = i + 1
+    return None
+
+
+def _timestamp(ts: str) -> datetime | None:
+    """`2026-11-25 06:20:36` (digits already checked by _PREFIX_RE) → datetime; strptime cost 10 µs."""
+    try:
+        return datetime(int(ts[0:4]), int(ts[5:7]), int(ts[8:10]), int(ts[11:13]), int(ts[14:16]), int(ts[17:19]))
+    except ValueError:
+        return None
+
+
+def _line_event(line: str, node: str) -> tuple[FailoverEvent, str | None]:
+    """The event of one cleaned line and a note if it was not understood."""
+    line = line.rstrip("\r\n")
+    f = _fields(line)
+    ts = _timestamp(f[0]) if f else None
+    if not f or ts is None:
+        return FailoverEvent(None, node, None, None, None, line), f"{node}: not understood: {snippet(line)}"
+    return FailoverEvent(ts, node, f[1], f[2], f[3], line), None
+
+
+@never_raises(one_line=True)
 def parse_failover_line(line: str, node: str) -> Parsed[FailoverEvent]:
     """One line.  An unparseable line still gives an event with only `node` and `raw`, plus a note."""
-    line = line.rstrip("\r\n")
-    m = _LINE_RE.match(line)
-    ts: datetime | None = None
-    if m:
-        try:
-            ts = datetime.strptime(m["ts"], "%Y-%m-%d %H:%M:%S")
-        except ValueError:
-            m = None
-    if not m:
-        return Parsed(FailoverEvent(None, node, None, None, None, line), (f"{node}: not understood: {snippet(line)}",),
-                      line)
-    return Parsed(FailoverEvent(ts, node, m["name"], m["state"], m["type"], line), (), line)
+    event, note = _line_event(line, node)
+    return Parsed(event, (note,) if note else (), event.raw)
 
 
 @never_raises()
@@ -66,10 +102,10 @@ def parse_failover_log(text: str, node: str) -> Parsed[tuple[FailoverEvent, ...]
     for line in text.splitlines():
         if not line.strip():
             continue
-        p = parse_failover_line(line, node)
-        assert p.value is not None  # parse_failover_line always returns an event
-        events.append(p.value)
-        notes.extend(p.unparsed)
+        event, note = _line_event(line, node)
+        events.append(event)
+        if note:
+            notes.append(note)
     return Parsed(tuple(events), dedupe(notes), text)
 
 
@@ -96,13 +132,24 @@ class FailoverLogTail:
     offset to read from next (`read_from_command(path, tail.bytes_consumed)`).
     If the file is now smaller than that, it was rotated or truncated: call `reset()`."""
 
-    def __init__(self, node: str, max_line_chars: int = 65536) -> None:
+    def __init__(self, node: str, max_line_chars: int = 65536, max_notes: int = MAX_UNPARSED_NOTES) -> None:
         self.node = node
         self.max_line_chars = max_line_chars
         self.bytes_consumed = 0
-        self.unparsed: list[str] = []  # notes of every line not understood so far
+        # Notes of the latest lines not understood; older ones are counted, not kept (a log flood of
+        # odd lines must not grow memory: 1M lines kept every note, 137 MB).
+        self._unparsed: collections.deque[str] = collections.deque(maxlen=max(1, max_notes))
+        self.unparsed_dropped = 0
         self._buf = ""
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    @property
+    def unparsed(self) -> list[str]:
+        """The latest notes (at most `max_notes`), preceded by one saying how many older ones were
+        dropped, if any."""
+        head = [f"{self.node}: {self.unparsed_dropped} older notes of lines not understood were dropped"] \
+            if self.unparsed_dropped else []
+        return head + list(self._unparsed)
 
     @property
     def pending(self) -> str:
@@ -141,7 +188,10 @@ class FailoverLogTail:
             if not line.strip():
                 continue
             p = parse_failover_line(line, self.node)
-            self.unparsed.extend(p.unparsed)
+            for note in p.unparsed:
+                if len(self._unparsed) == self._unparsed.maxlen:
+                    self.unparsed_dropped += 1
+                self._unparsed.append(note)
             if p.value is not None:
                 out.append(p.value)
         return tuple(out)

@@ -16,6 +16,7 @@ from hatui.model import GaleraState, GraState, Parsed, RecoveredPosition
 from hatui.probes import (
     UINT64_MAX,
     never_raises,
+    printable,
     quote,
     short,
     snippet,
@@ -92,7 +93,8 @@ def parse_wsrep_status(source: str | Iterable[tuple[Any, Any]]) -> Parsed[Galera
                 if isinstance(value, bytes):
                     value = value.decode(errors="replace")
                 value = "" if value is None else str(value)
-                rows.append((name, value))
+                # rows come from pymysql, not through never_raises' text cleaning
+                rows.append((printable(name), printable(value)))
         except (TypeError, IndexError, ValueError) as exc:
             notes.append(f"rows not understood: {short(exc)}")
         raw = "\n".join(f"{n}\t{v}" for n, v in rows)
@@ -167,8 +169,9 @@ def parse_recovered_position(text: str) -> Parsed[RecoveredPosition]:
     `Recovered position from storage:` form MariaDB logs at startup, and mysqld_safe's colon-less one)."""
     found: RecoveredPosition | None = None
     for line in text.splitlines():
-        if (m := _RECOVERED_RE.search(line)) and _UUID_RE.match(m["uuid"]):
-            found = RecoveredPosition(m["uuid"], int(m["seqno"]), line.strip())
+        m = _RECOVERED_RE.search(line)
+        if m and _UUID_RE.match(m["uuid"]) and (seqno := to_int(m["seqno"])) is not None:
+            found = RecoveredPosition(m["uuid"], seqno, line.strip())
     if found is None:
         skipped = "skipping position recovery" in text
         why = "position recovery was skipped" if skipped else "no 'Recovered position' line"

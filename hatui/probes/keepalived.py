@@ -25,39 +25,76 @@ from hatui.model import (
     VrrpInstance,
     VrrpStats,
 )
-from hatui.probes import never_raises, quote, short, snippet, to_float, to_int
+from hatui.probes import (
+    MAX_ITEMS,
+    REDACTED,  # noqa: F401  (re-exported: tests and the collector use keepalived.REDACTED)
+    never_raises,
+    printable,
+    quote,
+    redact_secrets,
+    short,
+    snippet,
+    to_float,
+    to_int,
+)
 
 # ---- commands --------------------------------------------------------------------------------------
 PID_FILE = "/run/keepalived.pid"  # the parent: dump signals go to it
 IP_ADDR_COMMAND = "ip -o addr show"
 
 # ---- secrets ---------------------------------------------------------------------------------------
-REDACTED = "********"
-_JSON_SECRET_RE = re.compile(r'("(?:auth_data|auth_pass)"\s*:\s*)"(?:[^"\\]|\\.)*"?')
-_DATA_SECRET_RE = re.compile(r"^(\s*(?:Password|Auth(?:entication)? data|auth_pass)\s*[=:]?\s*).*$",
-                             re.MULTILINE | re.IGNORECASE)
-
-
-def redact(text: str) -> str:
-    """Remove VRRP passwords from a JSON or data dump (also from a truncated one)."""
-    return _DATA_SECRET_RE.sub(lambda m: m.group(1) + REDACTED, _JSON_SECRET_RE.sub(rf'\1"{REDACTED}"', text))
+# The redaction itself lives in hatui.probes (every parser applies it to its input); `redact` stays
+# here under its old name for the collector.
+redact = redact_secrets
 
 
 # ---- shared ----------------------------------------------------------------------------------------
 STATE_BY_NUMBER = {0: "INIT", 1: "BACKUP", 2: "MASTER", 3: "FAULT", 97: "DELETED", 98: "STOP"}
 STATES = frozenset(STATE_BY_NUMBER.values()) | {"unknown"}
-_VIP_RE = re.compile(r"^(?P<addr>[0-9A-Fa-f.:]+)(?:/(?P<plen>\d+))?(?P<rest>.*)$")
 
 
-@never_raises(redact)
+@never_raises(one_line=True)
 def parse_vip(text: str) -> Vip | None:
-    """`10.1.0.1/24 dev ens3 scope global set` (a data-dump line or a JSON "vips" string)."""
-    m = _VIP_RE.match(text.strip())
-    if not m:
+    """`10.1.0.1/24 dev ens3 scope global set` (a data-dump line or a JSON "vips" string).  None unless
+    the first word is an IP address (with an optional /prefix in range)."""
+    rest = text.split()
+    if not rest:
         return None
-    rest = m["rest"].split()
+    addr, slash, plen_text = rest.pop(0).partition("/")
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return None
+    plen = to_int(plen_text) if slash else None
+    if slash and (plen is None or not 0 <= plen <= ip.max_prefixlen or not plen_text.isascii()):
+        return None
     dev = rest[rest.index("dev") + 1] if "dev" in rest[:-1] else None
-    return Vip(m["addr"], to_int(m["plen"]), dev, installed=bool(rest) and rest[-1] == "set")
+    return Vip(addr, plen, dev, installed=bool(rest) and rest[-1] == "set")
+
+
+def _one_per_name(items: list[Any], unknown: Any, what: str, notes: list[str]) -> tuple[Any, ...]:
+    """Concatenated dumps name an instance twice: equal copies collapse to one; copies that disagree
+    become `unknown(copy)` (which one is current cannot be told).  Either way with a note."""
+    by_name: dict[str, list[Any]] = {}
+    for item in items:
+        by_name.setdefault(item.name, []).append(item)
+    out = []
+    for name, copies in by_name.items():
+        if len(copies) > 1 and any(c != copies[0] for c in copies):
+            notes.append(f"{what} {short(name)} appears {len(copies)} times with different values (concatenated "
+                         "dumps?): taken as unknown")
+            out.append(unknown(copies[0]))
+        else:
+            if len(copies) > 1:
+                notes.append(f"{what} {short(name)} appears {len(copies)} times (concatenated dumps?): "
+                             "the copies agree")
+            out.append(copies[0])
+    return tuple(out)
+
+
+def _unknown_instance(i: VrrpInstance) -> VrrpInstance:
+    return replace(i, state="unknown", wanted_state=None, effective_priority=None, vips_held=(), master_router=None,
+                   master_priority=None)
 
 
 # ---- JSON ------------------------------------------------------------------------------------------
@@ -69,13 +106,13 @@ def _n(d: dict[str, Any], key: str) -> int | None:
 
 def _strings(d: dict[str, Any], key: str) -> list[str]:
     v = d.get(key)
-    return [x for x in v if isinstance(x, str)] if isinstance(v, list) else []
+    return [printable(x) for x in v if isinstance(x, str)] if isinstance(v, list) else []
 
 
-@never_raises(redact)
+@never_raises()
 def parse_keepalived_json(text: str) -> Parsed[tuple[VrrpInstance, ...]]:
     """/tmp/keepalived.json: json_version 1 (an array of {"data","stats"}) or 2 ({"vrrp": [...]})."""
-    raw = redact(text)
+    raw = text  # already redacted and made printable by never_raises
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -85,12 +122,18 @@ def parse_keepalived_json(text: str) -> Parsed[tuple[VrrpInstance, ...]]:
     if not isinstance(data, list):
         return Parsed(None, ("expected an array of instances or {\"vrrp\": [...]}",), raw)
     notes: list[str] = []
+    if len(data) > MAX_ITEMS:
+        notes.append(f"{len(data):,} items: only the first {MAX_ITEMS:,} parsed")
+        data = data[:MAX_ITEMS]
     out = []
     for i, item in enumerate(data):
         d = item.get("data") if isinstance(item, dict) else None
         if not isinstance(d, dict) or not isinstance(d.get("iname"), str):
             notes.append(f"item {i}: no data.iname")
             continue
+        # JSON escapes ("\u001b") decode to controls after never_raises cleaned the text
+        d = {**d, "iname": printable(d["iname"]),
+             "ifp_ifname": printable(d["ifp_ifname"]) if isinstance(d.get("ifp_ifname"), str) else None}
         s = item.get("stats") if isinstance(item.get("stats"), dict) else {}
         state_n, want_n = _n(d, "state"), _n(d, "wantstate")
         state = STATE_BY_NUMBER.get(state_n, "unknown") if state_n is not None else "unknown"
@@ -115,13 +158,49 @@ def parse_keepalived_json(text: str) -> Parsed[tuple[VrrpInstance, ...]]:
             auth_failures=sum(a for a in auth if a is not None) if any(a is not None for a in auth) else None,
             interface=d.get("ifp_ifname") if isinstance(d.get("ifp_ifname"), str) else None,
             vips=vips, source="json"))
-    return Parsed(tuple(out), tuple(notes), raw)
+    return Parsed(_one_per_name(out, _unknown_instance, "instance", notes), tuple(notes), raw)
 
 
 # ---- data dump -------------------------------------------------------------------------------------
-_SECTION_RE = re.compile(r"^-+<\s*(?P<name>.*?)\s*>-+\s*$")
-_KV_RE = re.compile(r"^\s+(?P<key>[^=]+?)\s*=\s*(?P<val>.*?)\s*$")
-_HEADER_RE = re.compile(r"^\s+(?P<key>[A-Za-z][A-Za-z ]*?)\s*(?:\(\d+\))?\s*:\s*$")
+_HEADER_KEY_RE = re.compile(r"[A-Za-z][A-Za-z ]*")
+
+
+# The three line shapes of the data dump, matched with string operations: the regexes they replace
+# (`^\s+(?P<key>[^=]+?)\s*=\s*(?P<val>.*?)\s*$` and kin) were cubic on a line of spaces.
+def _section(line: str) -> str | None:
+    """`------< VRRP Topology >------` → "VRRP Topology"."""
+    if not line.startswith("-"):
+        return None
+    s = line.rstrip()
+    inner = s.lstrip("-")
+    end = inner.rstrip("-")
+    if not inner.startswith("<") or len(end) == len(inner) or not end.endswith(">"):
+        return None
+    return end[1:-1].strip()
+
+
+def _key_value(line: str) -> tuple[str, str] | None:
+    """`   Key = value` (indented, key without "=")."""
+    if not line[:1].isspace():
+        return None
+    key, sep, val = line.partition("=")
+    key = key.strip()
+    return (key, val.strip()) if sep and key else None
+
+
+def _header(line: str) -> str | None:
+    """`   Virtual IP :`, `   Virtual IP (2):` → "Virtual IP"."""
+    if not line[:1].isspace():
+        return None
+    s = line.strip()
+    if not s.endswith(":"):
+        return None
+    s = s[:-1].rstrip()
+    if s.endswith(")") and (i := s.rfind("(")) >= 0 and s[i + 1:-1].isdigit() and s[i + 1:-1].isascii():
+        s = s[:i].rstrip()
+    return s if _HEADER_KEY_RE.fullmatch(s) else None
+
+
 _LIST_KEYS = frozenset({"Virtual IP", "Virtual IP Excluded", "Tracked scripts", "Tracked files", "Tracked interfaces",
                         "Virtual Routes", "Virtual Rules", "Tracked processes", "Tracked bfds"})
 _SCRIPT_KEYS = frozenset({"Command", "Interval", "Timeout", "Weight", "Rise", "Fall", "Full", "Insecure", "uid:gid",
@@ -145,8 +224,8 @@ def _parse_data_sections(text: str) -> tuple[list[_DataInstance], dict[str, dict
     block: dict[str, str] | None = None  # current script/track-file block
     list_key: str | None = None
     for line in text.splitlines():
-        if m := _SECTION_RE.match(line):
-            section, inst, block, list_key = m["name"], None, None, None
+        if (name := _section(line)) is not None:
+            section, inst, block, list_key = name, None, None, None
             continue
         top = line.startswith(" ") and not line.startswith("  ")
         if top and "=" in line:
@@ -168,8 +247,8 @@ def _parse_data_sections(text: str) -> tuple[list[_DataInstance], dict[str, dict
         if line.startswith("     ") and line.strip() and list_key and inst and block is None:
             inst.lists.setdefault(list_key, []).append(line.strip())
             continue
-        if (m := _KV_RE.match(line)) or (m := _HEADER_RE.match(line)):
-            key, val = m["key"], m.groupdict().get("val") or ""
+        if (kv := _key_value(line)) or (kv := (h, "") if (h := _header(line)) else None):
+            key, val = kv
             if block is not None and key in _SCRIPT_KEYS:
                 block.setdefault(key, val)
                 continue
@@ -191,11 +270,11 @@ def _script_status(raw: str | None) -> Literal["GOOD", "BAD", "unknown"]:
     return "unknown"
 
 
-@never_raises(redact)
+@never_raises()
 def parse_keepalived_data(text: str) -> Parsed[tuple[VrrpInstance, ...]]:
     """/tmp/keepalived.data (SIGUSR1), keepalived 1.3.x to 2.x: the VRRP Topology and VRRP Scripts
     sections.  Lines hatui does not need are skipped without notes: the dump has hundreds."""
-    raw = redact(text)
+    raw = text  # already redacted and made printable by never_raises
     notes: list[str] = []
     instances, scripts, files = _parse_data_sections(raw)
     out = []
@@ -240,7 +319,7 @@ def parse_keepalived_data(text: str) -> Parsed[tuple[VrrpInstance, ...]]:
     if not out:
         notes.append("no ' VRRP Instance = ' found")
         return Parsed(None, tuple(notes), raw)
-    return Parsed(tuple(out), tuple(notes), raw)
+    return Parsed(_one_per_name(out, _unknown_instance, "instance", notes), tuple(notes), raw)
 
 
 # ---- stats dump ------------------------------------------------------------------------------------
@@ -254,7 +333,7 @@ _STATS_FIELDS = {
 }
 
 
-@never_raises(redact)
+@never_raises()
 def parse_keepalived_stats(text: str) -> Parsed[tuple[VrrpStats, ...]]:
     """/tmp/keepalived.stats (SIGUSR2): per instance, 2-space headings and 4-space `Key: value`."""
     notes: list[str] = []
@@ -294,7 +373,7 @@ def parse_keepalived_stats(text: str) -> Parsed[tuple[VrrpStats, ...]]:
     flush()
     if not out:
         return Parsed(None, tuple(notes) or ("no 'VRRP Instance:' found",), text)
-    return Parsed(tuple(out), tuple(notes), text)
+    return Parsed(_one_per_name(out, lambda s: VrrpStats(s.name), "instance", notes), tuple(notes), text)
 
 
 def with_stats(instances: tuple[VrrpInstance, ...], stats: tuple[VrrpStats, ...]) -> tuple[VrrpInstance, ...]:
@@ -310,7 +389,7 @@ _IP_RE = re.compile(r"^(?P<idx>\d+):\s+(?P<ifname>[^\s@]+)(?:@\S+)?\s+(?P<fam>in
 _IP_SKIP_NEXT = frozenset({"brd", "peer", "metric", "proto"})
 
 
-@never_raises(redact)
+@never_raises()
 def parse_ip_addr(text: str) -> Parsed[tuple[IpAddress, ...]]:
     """`ip -o addr show` (one line per address; link lines are skipped)."""
     notes: list[str] = [] if text.strip() else ["empty input"]
@@ -319,7 +398,8 @@ def parse_ip_addr(text: str) -> Parsed[tuple[IpAddress, ...]]:
         if not line.strip() or " link/" in line:
             continue
         m = _IP_RE.match(line)
-        if not m:
+        idx, plen = (to_int(m["idx"]), to_int(m["plen"])) if m else (None, None)
+        if not m or idx is None or plen is None or not _is_address(m["addr"], plen):
             notes.append(f"line {lineno}: not understood: {snippet(line)}")
             continue
         toks = m["rest"].split()
@@ -339,8 +419,15 @@ def parse_ip_addr(text: str) -> Parsed[tuple[IpAddress, ...]]:
                 label = t
             i += 1
         family: Literal["inet", "inet6"] = "inet6" if m["fam"] == "inet6" else "inet"
-        out.append(IpAddress(int(m["idx"]), m["ifname"], family, m["addr"], int(m["plen"]), scope, secondary, label))
+        out.append(IpAddress(idx, m["ifname"], family, m["addr"], plen, scope, secondary, label))
     return Parsed(tuple(out) if out or not notes else None, tuple(notes), text)
+
+
+def _is_address(addr: str, prefix_len: int) -> bool:
+    try:
+        return 0 <= prefix_len <= ipaddress.ip_address(addr).max_prefixlen
+    except ValueError:
+        return False
 
 
 def addresses_by_interface(addrs: tuple[IpAddress, ...]) -> dict[str, tuple[IpAddress, ...]]:
@@ -369,13 +456,13 @@ def find_address(addrs: tuple[IpAddress, ...], ip: str) -> IpAddress | None:
 _FIFO_RE = re.compile(r'^(?P<type>INSTANCE|GROUP) "(?P<name>[^"]*)" (?P<state>[A-Z_]+) (?P<prio>-?\d+)$')
 
 
-@never_raises(redact)
+@never_raises(one_line=True)
 def parse_notify_fifo_line(line: str) -> Parsed[NotifyEvent]:
     """`INSTANCE "VI_1" MASTER 100` (notify_fifo / vrrp_notify_fifo)."""
     m = _FIFO_RE.match(line.strip())
-    if not m:
+    if not m or (prio := to_int(m["prio"])) is None:
         return Parsed(None, (f"not a notify FIFO line: {snippet(line)}",), line)
-    return Parsed(NotifyEvent(m["type"], m["name"], m["state"], int(m["prio"])), (), line)
+    return Parsed(NotifyEvent(m["type"], m["name"], m["state"], prio), (), line)
 
 
 # ---- what the live loop runs ------------------------------------------------------------------------
