@@ -92,3 +92,11 @@ def test_bytes_that_are_not_utf8_keep_the_offset_exact(tmp_path: Path) -> None:
     with log.open("ab") as f:
         f.write(line(2).encode())
     assert cycle(reader, 3)[0] == [line(2).rstrip("\n")]
+
+
+def test_undecodable_bytes_never_reach_the_screen_as_surrogates() -> None:
+    from hatui.probes.failover_log import parse_failover_line
+
+    ev = parse_failover_line("junk \udcff\udcfe here", "node1").value
+    assert ev is not None and "\ufffd" in ev.raw
+    ev.raw.encode("utf-8")  # printable on any UTF-8 terminal

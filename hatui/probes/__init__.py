@@ -123,6 +123,9 @@ for _c in _ALL_LINE_ENDS:
     _CONTROLS_ONE_LINE[ord(_c)] = " "
 
 
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
 def printable(text: str, keep_lines: bool = False) -> str:
     """`text` without terminal escape sequences and C0/C1 control characters (TAB kept).  With
     `keep_lines`, line ends stay line ends (\n, \r; \v \f \x1c-\x1e NEL become \n); without, every
@@ -131,6 +134,9 @@ def printable(text: str, keep_lines: bool = False) -> str:
     if text.isprintable():  # the common case: nothing to do (isprintable is False for \t and \n too)
         return text
     text = _ESC_SEQ_RE.sub("", text)
+    # bytes that were not UTF-8 arrive as lone surrogates (the shell decodes with surrogateescape):
+    # a terminal cannot print them
+    text = _SURROGATE_RE.sub("\ufffd", text)
     if keep_lines:
         return text.translate(_LINE_END_TABLE).translate(_CONTROLS_KEEP_LINES)
     return text.rstrip(_ALL_LINE_ENDS).translate(_CONTROLS_ONE_LINE)
