@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hatui.config import Config
-from hatui.model import ClusterSnapshot, Finding, VrrpInstance
+from hatui.model import ClusterSnapshot, Finding, NodeSnapshot, VrrpInstance
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2, "ok": 3}
 DISCONNECTED = {"Connecting", "WFConnection", "Unconnected", "Timeout", "BrokenPipe", "NetworkFailure",
@@ -87,7 +87,11 @@ def vip(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]:
         node = snap.node(h)
         assert node is not None
         res = node.drbd_resource(cfg.drbd.resource)
-        if res is not None and res.role != "Primary":
+        if res is not None and res.role == "Unknown":
+            yield _f("warning", "drbd-role-unknown", f"DRBD role of VIP holder {h} not known",
+                     f"{h}'s DRBD status did not say its role (cut or odd output): hatui does not guess it.",
+                     f"Check `drbdadm status {cfg.drbd.resource}` on {h}.", h)
+        elif res is not None and res.role != "Primary":
             yield _f("critical", "vip-not-drbd-primary", f"VIP holder {h} is not DRBD primary ({res.role})",
                      f"{h} serves clients but its DRBD {cfg.drbd.resource} is {res.role}: the replicated data is "
                      "not available where the service runs (the notify script's promotion failed or raced).",
@@ -265,22 +269,111 @@ def predictions(snap: ClusterSnapshot, cfg: Config) -> tuple[list[Prediction], s
     return out, active, standby
 
 
+@dataclass(frozen=True)
+class Penalty:
+    source: str  # a track script's or track file's name
+    points: int  # negative: what it takes off the base priority
+    why: str  # "by design", "although …", "value 2"
+    by_design: bool = False
+
+
+def penalties(node: NodeSnapshot, inst: VrrpInstance, cfg: Config) -> list[Penalty]:
+    """Each point a node runs below its base priority, attributed to its source: check by check (and
+    whether it fails because of the node's role or for a real reason), track file by track file."""
+    out: list[Penalty] = []
+    drbd_res = node.drbd_resource(cfg.drbd.resource)
+    g = node.galera
+    for s in inst.track_scripts:
+        if s.weight is None or s.weight >= 0 or s.status != "BAD":
+            continue
+        kind = _script_kind(s.name)
+        healthy_standby_drbd = (drbd_res is not None and drbd_res.role == "Secondary"
+                                and drbd_res.disk_state == "UpToDate" and drbd_res.connection_state == "Connected")
+        galera_fine = bool(g and g.cluster_status == "Primary" and g.local_state_comment == "Synced")
+        if kind == "drbd" and healthy_standby_drbd:
+            out.append(Penalty(s.name, s.weight, "fails by design on a standby: it wants the Primary role", True))
+        elif kind in ("mysql", "galera") and galera_fine:
+            out.append(Penalty(s.name, s.weight, "fails although MariaDB answers and Galera is Primary, Synced: "
+                                                  "the check itself fails (its login or its command)"))
+        elif kind == "drbd" and drbd_res is not None:
+            out.append(Penalty(s.name, s.weight, f"fails: DRBD is {drbd_res.role}, {drbd_res.connection_state}, "
+                                                  f"{drbd_res.disk_state}"))
+        elif kind in ("mysql", "galera"):
+            state = f"Galera {g.cluster_status}, {g.local_state_comment}" if g else "MariaDB not answering"
+            out.append(Penalty(s.name, s.weight, f"fails: {state}"))
+        else:
+            out.append(Penalty(s.name, s.weight, "fails"))
+    for tf in inst.track_files:
+        if tf.weight is not None and tf.value:
+            out.append(Penalty(tf.name, tf.weight * tf.value, f"track file value {tf.value} × weight {tf.weight}"))
+    return [p for p in out if p.points < 0]
+
+
+def _penalised(node: NodeSnapshot, inst: VrrpInstance, cfg: Config) -> Iterable[Finding]:
+    pens = penalties(node, inst, cfg)
+    if not pens or inst.base_priority is None:
+        return
+    down = inst.base_priority - (inst.effective_priority or inst.base_priority)
+    parts = ", ".join(f"{p.source} {p.points}" for p in pens)
+    explanation = " ".join(f"{p.source} ({p.points}): {p.why}." for p in pens)
+    explanation += (f" {node.node} competes with a lower priority, so some failures of the active node will not "
+                    "move the VIP.")
+    designed = [p.source for p in pens if p.by_design]
+    real = [p.source for p in pens if not p.by_design and p.source in {s.name for s in inst.track_scripts}]
+    files = [p.source for p in pens if p.source in {t.name for t in inst.track_files}]
+    actions = []
+    if designed:
+        actions.append(f"make {', '.join(designed)} accept a healthy standby (docs: recommended checks)")
+    if real:
+        actions.append(f"find why {', '.join(real)} fail(s) on {node.node} (run the check by hand)")
+    if files:
+        actions.append(f"see the maintenance pin finding for {', '.join(files)}")
+    yield _f("warning", "standby-penalised", f"standby {node.node} runs {down} points down: {parts}",
+             explanation, "; ".join(actions).capitalize() + ".", node.node)
+
+
+def maintenance_pins(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]:
+    """A maintenance value left standing (by a switchover, by hand) pins the pair: the node cannot take
+    the VIP back while it stands, and a failure of the other node may not move the VIP to it."""
+    name = cfg.actions.maintenance_file.rsplit("/", 1)[-1]
+    for n in snap.nodes:
+        inst = n.vrrp_instance(cfg.keepalived_instance)
+        hook = next((t for t in inst.track_files if t.name == name), None) if inst else None
+        if inst is None or hook is None or not hook.value or hook.weight is None:
+            continue
+        pin = hook.value * hook.weight
+        eff = inst.effective_priority or 0
+        cleared = eff - pin
+        since = (f" since {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(n.maintenance_since_epoch_s))}"
+                 if n.maintenance_since_epoch_s else "")
+        by = f" by {n.maintenance_set_by}" if n.maintenance_set_by else ""
+        others = [o for o in snap.nodes if o.node != n.node]
+        o_inst = others[0].vrrp_instance(cfg.keepalived_instance) if others else None
+        o_eff = o_inst.effective_priority if o_inst else None
+        if o_eff is None:
+            preempt = "hatui cannot see the other node's priority, so it cannot tell whether clearing moves the VIP."
+        elif cleared > o_eff:
+            preempt = (f"Clearing it makes {n.node} PREEMPT: its priority returns to {cleared} > {others[0].node}'s "
+                       f"{o_eff}, so the VIP moves back to {n.node} at once.")
+        else:
+            preempt = f"Clearing it does not move the VIP ({cleared} ≤ {others[0].node}'s {o_eff})."
+        blocks = (f"{n.node} runs at {eff} instead of {cleared}: it cannot take the VIP back while this stands"
+                  + (f", and keepalived moves the VIP to it only if {others[0].node} falls below {eff}."
+                     if others else "."))
+        yield _f("warning", "maintenance-pin", f"maintenance pin on {n.node}: value {hook.value} ({pin:+d}){since}{by}",
+                 f"{cfg.actions.maintenance_file} holds {hook.value} (× weight {hook.weight}). {blocks} {preempt}",
+                 f"When {n.node} should be able to take over again: `hatui maintenance clear --node {n.node}`.",
+                 n.node)
+
+
 def prediction_findings(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]:
     preds, active, standby = predictions(snap, cfg)
     if not preds or active is None or standby is None:
         return
     s_node = snap.node(standby)
     s_inst = s_node.vrrp_instance(cfg.keepalived_instance) if s_node else None
-    if s_inst is not None:
-        bad = [t.name for t in s_inst.track_scripts if t.status == "BAD" and (t.weight or 0) < 0]
-        if bad and s_inst.base_priority is not None:
-            down = s_inst.base_priority - (s_inst.effective_priority or s_inst.base_priority)
-            yield _f("warning", "standby-penalised",
-                     f"standby {standby} runs {down} points down ({', '.join(bad)} failing)",
-                     f"On a healthy standby these checks fail by design of the check, not because something is "
-                     f"wrong (e.g. a chk_drbd that wants the Primary role): {standby} competes with a lower "
-                     "priority, so some failures of the active node will not move the VIP.",
-                     "Make the check accept a healthy standby (see docs: recommended checks).", standby)
+    if s_node is not None and s_inst is not None and s_inst.base_priority is not None:
+        yield from _penalised(s_node, s_inst, cfg)
     two_node = cfg.mariadb.expected_cluster_size == 2
     s_drbd = s_node.drbd_resource(cfg.drbd.resource) if s_node else None
     # DRBD promotes only a node with UpToDate data (a SyncTarget is Inconsistent until 100 %)
@@ -308,7 +401,7 @@ def prediction_findings(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]
                  explanation, action, active, standby, counts=False, expand=harmful)
 
 
-RULES = (reachability, vip, drbd, galera, web, prediction_findings)
+RULES = (reachability, vip, drbd, galera, web, maintenance_pins, prediction_findings)
 
 
 def diagnose(snap: ClusterSnapshot, cfg: Config) -> tuple[Finding, ...]:

@@ -455,6 +455,8 @@ class NodeSnapshot:
     # why the last cycle did not read the node: "network" (no answer, connection lost), "host-key"
     # (its key does not verify: hatui stops reconnecting), "hatui" (hatui's own error on its output)
     error_kind: Literal["network", "host-key", "hatui"] | None = None
+    maintenance_since_epoch_s: int | None = None  # the maintenance file's mtime, when it holds a value
+    maintenance_set_by: str | None = None  # from the node's hatui audit log
     answered_at_epoch_s: float | None = None  # when this node last answered a whole cycle
 
     def holds_vip(self, vip: str) -> bool:

@@ -180,3 +180,80 @@ def test_stale_pid_file_is_not_signalled(tmp_path):
     finally:
         victim.kill()
         victim.wait()
+
+
+# ---- P4: each point of a penalised standby attributed to its source ----------------------------------------
+def _standby_after_switchover(maintenance_value: int, script_status: dict[str, str]):
+    """node1 as the standby after a switchover: its checks and the maintenance track file as given."""
+    from hatui.model import TrackFile
+
+    snap = recording("healthy")
+    n2 = snap.node("node2")
+    n1 = snap.node("node1")
+    inst = n1.vrrp_instance(CONFIG.keepalived_instance)
+    scripts = tuple(replace(s, status=script_status.get(s.name, "GOOD")) for s in inst.track_scripts)
+    files = (TrackFile("maintenance", 1, maintenance_value),)
+    down = sum(-(s.weight or 0) for s in scripts if s.status == "BAD") - maintenance_value
+    inst1 = replace(inst, state="BACKUP", effective_priority=(inst.base_priority or 0) - down, track_scripts=scripts,
+                    track_files=files)
+    i2 = n2.vrrp_instance(CONFIG.keepalived_instance)
+    inst2 = replace(i2, state="MASTER", effective_priority=i2.base_priority,  # Primary now: chk_drbd passes
+                    track_scripts=tuple(replace(s, status="GOOD") for s in i2.track_scripts))
+    vip = next(a for a in n1.addresses if a.address == CONFIG.vip)
+    snap = with_node(snap, "node1", vrrp=(inst1,), addresses=tuple(a for a in n1.addresses if a != vip),
+                     maintenance_since_epoch_s=1764560000, maintenance_set_by="alice@ws1 (switchover to node2, t)")
+    snap = with_node(snap, "node2", vrrp=(inst2,), addresses=(*n2.addresses, vip))
+    return snap
+
+
+def test_penalty_points_are_attributed_to_checks_and_track_files():
+    snap = _standby_after_switchover(-40, {"chk_drbd": "BAD"})
+    (f,) = codes(snap)["standby-penalised"]
+    assert "node1 runs 60 points down" in f.title
+    assert "chk_drbd -20" in f.title and "maintenance -40" in f.title
+
+
+def test_a_check_that_fails_for_a_real_reason_is_not_by_design():
+    # chk_galera fails because MariaDB refused the check's login, while Galera is Synced here
+    snap = recording("healthy")
+    n2 = snap.node("node2")
+    inst = n2.vrrp_instance(CONFIG.keepalived_instance)
+    scripts = tuple(replace(s, status="BAD") if s.name == "chk_galera" else s for s in inst.track_scripts)
+    snap = with_node(snap, "node2", vrrp=(replace(inst, track_scripts=scripts, effective_priority=50),))
+    (f,) = codes(snap)["standby-penalised"]
+    galera_part = f.explanation.split("chk_galera (-20):", 1)[1].split(".", 1)[0]
+    assert "by design" not in galera_part and "the check itself fails" in galera_part
+    assert "by design" in f.explanation.split("chk_drbd (-20):", 1)[1]  # the seed's chk_drbd wants Primary
+
+
+# ---- P5: a maintenance value left standing is a pin, with who, since when, what it blocks and the fix -------
+def test_maintenance_pin_finding():
+    snap = _standby_after_switchover(-40, {"chk_drbd": "BAD"})
+    (f,) = codes(snap)["maintenance-pin"]
+    assert f.nodes == ("node1",) and "value -40" in f.title and "alice@ws1" in f.title and " since " in f.title
+    assert "cannot take the VIP back" in f.explanation
+    assert "hatui maintenance clear --node node1" in f.action
+    # clearing: 100 - 20 (chk_drbd) = 80 < node2's 90 → no preempt
+    assert "does not move the VIP" in f.explanation
+    snap = _standby_after_switchover(-40, {})
+    (f,) = codes(snap)["maintenance-pin"]
+    assert "PREEMPT" in f.explanation  # 100 > 90
+
+
+def test_role_unknown_on_the_vip_holder_is_not_called_secondary():
+    snap = recording("healthy")
+    n1 = snap.node("node1")
+    res = replace(n1.drbd[0], role="Unknown")
+    found = codes(with_node(snap, "node1", drbd=(res,)))
+    assert "vip-not-drbd-primary" not in found and "drbd-role-unknown" in found
+
+
+def test_maintenance_mark_parser():
+    from hatui.probes.maintenance import parse_mark
+
+    rec = ('{"time": "2026-12-01T03:12:00+0000", "user": "alice", "host": "ws1", "action": "switchover", '
+           '"target": "node2", "event": "step"}')
+    mark = parse_mark(f"1764560000\n{rec}\n").value
+    assert mark.since_epoch_s == 1764560000 and mark.by == "alice@ws1 (switchover to node2, 2026-12-01T03:12:00+0000)"
+    assert parse_mark("").value is None
+    assert parse_mark("1764560000\nnot json\n").unparsed

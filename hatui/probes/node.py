@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from hatui.config import Config
 from hatui.model import CommandResult, FailoverEvent, NodeSnapshot
-from hatui.probes import drbd, failover_log, galera, keepalived
+from hatui.probes import drbd, failover_log, galera, keepalived, maintenance
 from hatui.probes.keepalived import RunMore
 
 
@@ -20,6 +20,9 @@ class NodeReader:
         self.cycle = 0
         self.keepalived = keepalived.KeepalivedReader()
         self.log = failover_log.FailoverLogReader(node, config.failover_log)
+        self._mark: CommandResult | None = None  # the maintenance file's mark, read every MARK_EVERY cycles
+
+    MARK_EVERY = 10
 
     def commands(self) -> dict[str, str]:
         self.cycle += 1
@@ -31,11 +34,17 @@ class NodeReader:
         cmds.update(drbd.live_commands(cfg.drbd.proc_file, cfg.drbd.resource, cfg.drbd.mount_point))
         cmds["grastate"] = galera.grastate_command()
         cmds["log"] = self.log.command(self.cycle)
+        if self._mark is None or self.cycle % self.MARK_EVERY == 0:
+            cmds["maintenance"] = maintenance.command(cfg.actions.maintenance_file)
         return cmds
 
     async def absorb(self, res: dict[str, CommandResult], run_more: RunMore) -> tuple[FailoverEvent, ...]:
         """Complete `res` in place (secrets redacted, the data dump held) and return the new log events."""
         await self.keepalived.absorb(res, run_more)
+        if "maintenance" in res:
+            self._mark = res["maintenance"]
+        elif self._mark is not None:
+            res["maintenance"] = self._mark
         return self.log.absorb(res["log"].output if "log" in res else "")
 
 
@@ -59,7 +68,9 @@ def node_from_raw(config: Config, name: str, res: dict[str, CommandResult],
     notes.extend(drbd_notes)
     gra = res.get("grastate", empty)
     grastate = galera.parse_grastate(gra.output).value if gra.ok else None
+    mark = maintenance.parse_mark(res["maintenance"].output).value if "maintenance" in res else None
     return NodeSnapshot(
         node=name, reachable=True, poll_age_s=0.0, vrrp=vrrp, addresses=addrs.value or (), drbd=drbd_res,
         galera=galera_state, grastate=grastate, notes=tuple(dict.fromkeys(notes)), keepalived_running=ka_running,
-        drbd_mounted=res.get("mounted", empty).ok, mysql_error=mysql_error)
+        drbd_mounted=res.get("mounted", empty).ok, mysql_error=mysql_error,
+        maintenance_since_epoch_s=mark.since_epoch_s if mark else None, maintenance_set_by=mark.by if mark else None)
