@@ -257,3 +257,47 @@ def test_maintenance_mark_parser():
     assert mark.since_epoch_s == 1764560000 and mark.by == "alice@ws1 (switchover to node2, 2026-12-01T03:12:00+0000)"
     assert parse_mark("").value is None
     assert parse_mark("1764560000\nnot json\n").unparsed
+
+
+# ---- P12: remote and typed text is data, never markup or terminal control ----------------------------------
+async def test_markup_in_typed_text_and_errors_does_not_crash_the_wizard():
+    from hatui.actions.plan import Plan
+    from hatui.actions.switchover import plan_switchover
+    from hatui.tui.app import HatuiApp
+    from hatui.tui.wizard import ActionMenu, ActionWizard
+
+    snap = recording("healthy")
+    app = HatuiApp(CONFIG, collector=None, clock=lambda: snap.taken_at_epoch_s + 1)
+    async with app.run_test(size=(110, 46)) as pilot:
+        await pilot.pause()
+        app.apply_snapshot(snap)
+        app.push_screen(ActionWizard(plan_switchover(snap, CONFIG, "node2")))
+        await pilot.pause()
+        await pilot.click("#confirm")
+        await pilot.press(*"[/]x[b]", "enter")
+        await pilot.pause()
+        assert "'[/]x[b]' is not node2" in str(app.screen.query_one("#state").render())
+        await pilot.press("escape")
+        refused = Plan("x", "t", "node2", (), (), refusal="lock owner [/] says [b]hi")
+        app.push_screen(ActionWizard(refused))
+        await pilot.pause()
+        await pilot.press("escape")
+        app.push_screen(ActionMenu("menu", [("a@node1", "odd [/] label")]))
+        await pilot.pause()
+        assert isinstance(app.screen, ActionMenu)
+
+
+async def test_escape_sequences_in_the_web_page_never_reach_the_screen(tmp_path):
+    from hatui.probes.web import fetch_web
+
+    async def serve(reader, writer):
+        await reader.read(1024)
+        writer.write(b"HTTP/1.0 200 OK\r\n\r\nHA Web Service is running on node \x1b]52;c;ZWNobyBoaQ==\x07node1\x1b[2J")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        w = await fetch_web(f"http://127.0.0.1:{port}/", "HA Web Service is running on node", 3)
+    assert w.ok and w.node == "node1" and "\x1b" not in w.body

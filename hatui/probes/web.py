@@ -10,6 +10,7 @@ import time
 from urllib.parse import urlsplit
 
 from hatui.model import WebCheck
+from hatui.probes import printable
 
 
 async def fetch_web(url: str, expect_text: str, timeout_s: float) -> WebCheck:
@@ -37,7 +38,7 @@ async def fetch_web(url: str, expect_text: str, timeout_s: float) -> WebCheck:
     head, _, body = raw.decode(errors="replace").partition("\r\n\r\n")
     status_line = head.split("\r\n", 1)[0].split()
     status = int(status_line[1]) if len(status_line) > 1 and status_line[1].isdigit() else None
-    text = body.strip()
+    text = printable(body.strip(), keep_lines=True)  # the page is the node's text: no escapes reach a screen
     node = None
     if expect_text in text:
         node = text.split(expect_text, 1)[1].split()[0] if text.split(expect_text, 1)[1].split() else None

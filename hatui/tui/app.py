@@ -93,7 +93,7 @@ class HatuiApp(App[None]):
         err = event.worker.error
         self.collector_error = f"{type(err).__name__}: {err}"
         self.notify(f"polling stopped: {self.collector_error} — the data shown is no longer live",
-                    severity="error", timeout=30)
+                    severity="error", timeout=30, markup=False)
         self._update_title()
 
     # ---- rendering --------------------------------------------------------------------------
@@ -217,7 +217,7 @@ class HatuiApp(App[None]):
             snap = await self.collector.fresh()
             owner = await ClusterLock(self.collector, "check").holder()
         except Exception as exc:  # the nodes could not be read: say so, build nothing
-            self.notify(f"cannot build the plan: {type(exc).__name__}: {exc}", severity="error")
+            self.notify(f"cannot build the plan: {type(exc).__name__}: {exc}", severity="error", markup=False)
             return
         self.push_screen(ActionWizard(spec.build(snap, self.config, node, owner)))
 

@@ -3,6 +3,7 @@ live progress and the outcome.  It drives the same Executor as `hatui switchover
 
 from __future__ import annotations
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -36,7 +37,7 @@ class ActionWizard(ModalScreen[None]):
             with VerticalScroll(id="plan"):
                 yield Static(self.plan.render(), markup=False)
             if self.plan.runnable:
-                yield Static(f"Nothing has been changed yet. Type [b]{self.plan.target}[/b] and press enter to run "
+                yield Static(f"Nothing has been changed yet. Type [b]{escape(self.plan.target or '')}[/b] and press enter to run "
                              "this plan, escape to cancel.", id="state")
                 yield Input(placeholder=f"type {self.plan.target} to confirm", id="confirm")
             else:
@@ -53,8 +54,8 @@ class ActionWizard(ModalScreen[None]):
             return
         if event.value.strip() != self.plan.target:
             self.query_one("#state", Static).update(
-                f"[b red]'{event.value.strip()}' is not {self.plan.target}[/]: nothing was changed. Type the node name "
-                "exactly, or escape.")
+                f"[b red]{escape(repr(event.value.strip()))} is not {escape(self.plan.target or '')}[/]: nothing was "
+                "changed. Type the node name exactly, or escape.")
             return
         event.input.disabled = True
         self.running = True
@@ -72,12 +73,14 @@ class ActionWizard(ModalScreen[None]):
                                  read_only=app.read_only)  # type: ignore[attr-defined]
         try:
             outcome = await self.executor.run(self.plan)
-            text = (f"[b green]DONE[/] in {outcome.duration_s:.1f} s: {outcome.state}" if outcome.ok
-                    else f"[b red]STOPPED[/] after {outcome.duration_s:.1f} s. The cluster is now: {outcome.state}")
+            state = escape(outcome.state)
+            text = (f"[b green]DONE[/] in {outcome.duration_s:.1f} s: {state}" if outcome.ok
+                    else f"[b red]STOPPED[/] after {outcome.duration_s:.1f} s. The cluster is now: {state}")
         except ActionRefused as exc:
-            text = f"[b red]Refused:[/] {exc}"
+            text = f"[b red]Refused:[/] {escape(str(exc))}"
         except Exception as exc:
-            text = f"[b red]Error:[/] {type(exc).__name__}: {exc} — check the cluster state in the main view"
+            text = (f"[b red]Error:[/] {type(exc).__name__}: {escape(str(exc))} — check the cluster state in the "
+                    "main view")
         self.running = False
         self.finished = True
         self.query_one("#state", Static).update(text + "  (escape closes)")
@@ -114,7 +117,7 @@ class ActionMenu(ModalScreen[str | None]):
         from textual.widgets import OptionList
         from textual.widgets.option_list import Option
 
-        menu = OptionList(*[Option(label, id=key) for key, label in self.choices])
+        menu = OptionList(*[Option(label, id=key) for key, label in self.choices], markup=False)
         menu.border_title = self.title_text
         yield menu
 
