@@ -149,7 +149,9 @@ def plan_switchover(snap: ClusterSnapshot, cfg: Config, target: str, lock_owner:
                             lambda sn: bool(sn.web and sn.web.ok and sn.web.node == target), 10))
     notes = (f"{source} stays in maintenance ({value}) afterwards so that it does not take the VIP back; "
              f"`hatui maintenance clear --node {source}` ends it.",)
-    return Plan("switchover", title, target, tuple(checks), tuple(steps), tuple(final), notes=notes)
+    # both nodes change: neither may be skipped by the lock or the audit
+    return Plan("switchover", title, target, tuple(checks), tuple(steps), tuple(final), notes=notes,
+                must_reach=(source, target))
 
 
 def plan_clear_maintenance(snap: ClusterSnapshot, cfg: Config, node: str) -> Plan:
