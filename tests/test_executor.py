@@ -94,6 +94,11 @@ class FakeCollector:
 
 
 @pytest.fixture(autouse=True)
+def quick_settle(monkeypatch) -> None:
+    monkeypatch.setattr(ex, "SETTLE_S", 0.6, raising=False)
+
+
+@pytest.fixture(autouse=True)
 def local_audit(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "local" / "audit.log"
     monkeypatch.setattr(ex, "LOCAL_AUDIT", path, raising=False)
@@ -349,3 +354,36 @@ def test_the_owner_refreshes_its_lock_while_the_plan_runs(tmp_path, monkeypatch)
     plan = replace(two_step_plan(), steps=(replace(two_step_plan().steps[0], verify=refreshed),))
     outcome = asyncio.run(ex.Executor(CONFIG, fake, lambda m: None).run(plan))
     assert outcome.ok, outcome.results
+
+
+# ---- S7: no undo after a verified move; after an undo, wait before naming the end state ------------
+
+def test_a_failed_final_check_does_not_undo_the_verified_steps(tmp_path):
+    fake = FakeCollector(tmp_path)
+    never = Verify("Galera Primary and Synced on both nodes", lambda s: False, 0.5)
+    plan = replace(two_step_plan("true"), final=(never,))
+    out, progress = lines()
+    outcome = asyncio.run(ex.Executor(CONFIG, fake, progress).run(plan))
+    assert not outcome.ok and "final check failed" in " ".join(out)
+    # undoing the demotion would move the VIP back: an unplanned second switchover
+    assert (fake.transports["node1"].root / "maintenance").read_text().strip() == "-40", out
+    assert not any(x.startswith("undo on") for x in out), out
+
+
+def test_after_an_undo_the_end_state_is_read_once_the_cluster_has_settled(tmp_path):
+    moved_back = {}
+    fake = FakeCollector(tmp_path, snap=lambda: recording(
+        "healthy" if time.monotonic() > moved_back.get("at", float("inf")) else "failover"))
+
+    def undo(node, command):  # keepalived takes the VIP back a second after the maintenance value is reset
+        if is_step(command) and f"' 0 > {MAINT}" in command:
+            moved_back["at"] = time.monotonic() + 1.0
+    fake.transports["node1"].hook = undo
+    outcome = asyncio.run(ex.Executor(CONFIG, fake, lambda m: None).run(two_step_plan("false")))
+    assert outcome.state == "VIP on node1, DRBD primary node1, /mnt/drbd mounted on node1", outcome.state
+
+
+def test_the_switchover_demotion_says_what_its_undo_brings():
+    from hatui.actions.switchover import plan_switchover
+    demote = next(s for s in plan_switchover(recording("healthy"), CONFIG, "node2").steps if "-40" in s.command)
+    assert demote.undo_verify is not None and demote.undo_verify.description == "the VIP 198.18.0.100 on node1 only"

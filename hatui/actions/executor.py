@@ -29,6 +29,10 @@ __all__ = ["LOCAL_AUDIT", "LOCK_DIR", "NODE_AUDIT", "ActionRefused", "Audit", "C
 KILL_AFTER_S = 5  # `timeout -k`: SIGKILL this long after the SIGTERM at the step's timeout
 TRANSPORT_GRACE_S = 5.0  # the SSH call waits this much longer than the node's own timeout
 TIMED_OUT = (124, 137)  # timeout(1)'s exit status after SIGTERM, after SIGKILL
+# after an undo the cluster moves (keepalived takes the VIP back, notify scripts move DRBD): the end state
+# is named once it has not changed for SETTLE_S, or after SETTLE_TIMEOUT_S saying it was still changing
+SETTLE_S = 3.0
+SETTLE_TIMEOUT_S = 30.0
 
 
 def on_node(command: str, timeout_s: float) -> str:
@@ -84,14 +88,14 @@ class Executor:
     async def snapshot(self) -> ClusterSnapshot:
         return await self.collector.snapshot_once()
 
-    async def wait(self, verify: Verify) -> tuple[bool, ClusterSnapshot]:
+    async def wait(self, verify: Verify, abortable: bool = True) -> tuple[bool, ClusterSnapshot]:
         deadline = time.monotonic() + verify.timeout_s
         last_report, last_at = "", 0.0
         while True:
             snap = await self.snapshot()
             if verify.holds(snap):
                 return True, snap
-            if self.abort.is_set():
+            if abortable and self.abort.is_set():
                 return False, snap
             if verify.report is not None:
                 line = verify.report(snap)
@@ -132,16 +136,21 @@ class Executor:
     async def _locked(self, plan: Plan, audit: Audit, lock: ClusterLock, t0: float) -> Outcome:
         await audit.write("start", plan=plan.render(), lock_on=lock.held, lock_skipped=lock.skipped)
         results: list[StepResult] = []
-        failure = None
+        failure, undo = None, True
         try:
-            failure = await self._steps(plan, audit, results)
+            failure, undo = await self._steps(plan, audit, results)
         except Exception as exc:  # a bug must not skip the undo, the end record or the lock release
             failure = f"internal error: {type(exc).__name__}: {exc}"
+        undone = False
         if failure is not None:
             self.progress(f"STOPPED: {failure}")
-            await self._undo(results, audit)
+            if undo:
+                undone = await self._undo(results, audit)
+            else:
+                self.progress("every step was done and verified: nothing is undone (undoing a completed action "
+                              "would change the cluster again, e.g. move the VIP back); check the above yourself")
         try:
-            state = describe(await self.snapshot(), self.config)
+            state = await self._end_state(results) if undone else describe(await self.snapshot(), self.config)
         except Exception as exc:
             state = f"not known: the cluster could not be read ({type(exc).__name__}: {exc})"
         ok = failure is None
@@ -151,30 +160,29 @@ class Executor:
                           audit_failures=audit.failures[-20:])
         return Outcome(ok, state, results, time.monotonic() - t0)
 
-    async def _steps(self, plan: Plan, audit: Audit, results: list[StepResult]) -> str | None:
-        """Each step, then the final checks; the reason it stopped, or None."""
+    async def _steps(self, plan: Plan, audit: Audit, results: list[StepResult]) -> tuple[str | None, bool]:
+        """Each step, then the final checks; (why it stopped or None, whether to undo).  Once every step is
+        done and verified nothing is undone: a failed final check is reported, not rolled back."""
         for i, step in enumerate(plan.steps, 1):
             if self.abort.is_set():
-                return f"aborted by the operator before step {i}"
+                return f"aborted by the operator before step {i}", True
             res = await self._step(i, step)
             results.append(res)
             await audit.write("step", n=i, node=step.node, command=step.command, status=res.status,
                               output=res.output[-2000:], detail=res.detail)
             if res.status == "unknown":
-                return f"step {i} on {step.node}: outcome unknown: {res.detail}"
+                return f"step {i} on {step.node}: outcome unknown: {res.detail}", True
             if res.status == "failed":
                 return (f"aborted by the operator during step {i}" if self.abort.is_set()
-                        else f"step {i} on {step.node} failed: {res.detail}")
-        if self.abort.is_set():
-            return "aborted by the operator before the final checks"
+                        else f"step {i} on {step.node} failed: {res.detail}"), True
         for v in plan.final:
             self.progress(f"final check: {v.description} …")
             ok, _ = await self.wait(v)
             self.progress(f"final check: {v.description}: {'OK' if ok else 'FAILED'}")
             if not ok:
                 return ("aborted by the operator during the final checks" if self.abort.is_set()
-                        else f"final check failed: {v.description}")
-        return None
+                        else f"final check failed: {v.description}"), False
+        return None, False
 
     async def _step(self, i: int, step: Step) -> StepResult:
         if step.skip_if is not None:
@@ -231,13 +239,37 @@ class Executor:
         self.progress(f"step {i}: before undoing, the cluster is: {state}")
         return StepResult(step, "unknown", output, f"{why}; then: {state}")
 
-    async def _undo(self, results: list[StepResult], audit: Audit) -> None:
-        """Undo in reverse order.  Every undo is tried: one that fails, or an audit that cannot be written,
-        does not stop the others."""
+    async def _end_state(self, results: list[StepResult]) -> str:
+        """After an undo: wait for each undone step's expected state, then until the cluster stops changing,
+        and only then name the state it ends in."""
+        for r in reversed(results):
+            if r.status == "undone" and r.step.undo_verify is not None:
+                v = r.step.undo_verify
+                self.progress(f"after undo: waiting up to {v.timeout_s:.0f} s for: {v.description}")
+                ok, _ = await self.wait(v, abortable=False)
+                self.progress(f"after undo: {v.description}: {'OK' if ok else 'did NOT hold'}")
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        last, since = None, time.monotonic()
+        while True:
+            state = describe(await self.snapshot(), self.config)
+            now = time.monotonic()
+            if state != last:
+                last, since = state, now
+            elif now - since >= SETTLE_S:
+                return state
+            if now > deadline:
+                return f"{state} (still changing {SETTLE_TIMEOUT_S:.0f} s after the undo)"
+            await asyncio.sleep(0.5)
+
+    async def _undo(self, results: list[StepResult], audit: Audit) -> bool:
+        """Undo in reverse order; True if any undo command ran.  Every undo is tried: one that fails, or an
+        audit that cannot be written, does not stop the others."""
+        ran = False
         for r in reversed(results):
             if r.status not in ("done", "failed", "unknown") or not r.step.undo:
                 continue
             self.progress(f"undo on {r.step.node}: {r.step.undo}")
+            ran = True
             try:
                 res = await self.collector.transports[r.step.node].exec(
                     on_node(r.step.undo, r.step.timeout_s),
@@ -252,3 +284,4 @@ class Executor:
                 self.progress(f"undo on {r.step.node} FAILED: exit status {res.exit_status}: "
                               f"{res.output.strip()[-300:]}")
             await audit.write("undo", node=r.step.node, command=r.step.undo, ok=res.ok, output=res.output[-500:])
+        return ran

@@ -44,6 +44,7 @@ class Step:
     # skip the command when this already holds (e.g. keepalived's notify script already moved DRBD)
     skip_if: Verify | None = None
     may_fail: bool = False  # the exit status does not matter (e.g. umount of what may not be mounted)
+    undo_verify: Verify | None = None  # the state the undo should bring, waited for before the end is named
 
 
 @dataclass(frozen=True)

@@ -130,7 +130,8 @@ def plan_switchover(snap: ClusterSnapshot, cfg: Config, target: str, lock_owner:
     steps.append(Step(source, _write_value(cfg, value),
                       f"{source}'s priority drops to at most {s_max + value} (below {target}'s {t_eff}): "
                       f"keepalived moves the VIP to {target}",
-                      verify=vip_only_on(target, cfg), undo=_write_value(cfg, current)))
+                      verify=vip_only_on(target, cfg), undo=_write_value(cfg, current),
+                      undo_verify=vip_only_on(source, cfg)))
     mp = shlex.quote(cfg.drbd.mount_point)
     res = shlex.quote(cfg.drbd.resource)
     moved = drbd_on(target, source, cfg)
