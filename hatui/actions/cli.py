@@ -6,7 +6,12 @@ import argparse
 import asyncio
 import sys
 
+from typing import TYPE_CHECKING
+
 from hatui.config import Config
+
+if TYPE_CHECKING:
+    from hatui.collector import Collector
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -49,27 +54,52 @@ def _confirm(target: str, yes: bool) -> bool:
     return answer == target
 
 
+async def lock_command(args: argparse.Namespace, config: Config, collector: Collector, read_only: bool) -> int:
+    """`hatui lock show|break`.  break: refused under read-only; audited; removes on each node only the lock
+    shown (compare-and-remove on the node); a node that does not answer keeps its lock and is named."""
+    from hatui.actions.audit import Audit
+    from hatui.actions.lock import ClusterLock, LockInfo, break_lock
+
+    shown = await ClusterLock(collector, "show").read()
+    lines = [f"{name}: {info.describe()}" if isinstance(info, LockInfo) else
+             f"{name}: does not answer ({info})" if isinstance(info, str) else f"{name}: no lock"
+             for name, info in shown.items()]
+    held = {n: i for n, i in shown.items() if isinstance(i, LockInfo)}
+    if args.what == "show":
+        print("\n".join(lines))
+        return 0
+    if read_only or config.actions.read_only:
+        reason = "read-only mode: `lock break` is an action (--read-only or actions.read_only)"
+        await Audit(collector, "lock-break", None, on_nodes=False).write("refused", reason=reason)
+        print(f"hatui: {reason}", file=sys.stderr)
+        return 2
+    print("\n".join(lines))
+    if not held:
+        print("no lock to break" + ("; a node that does not answer may still hold one"
+                                    if any(isinstance(i, str) for i in shown.values()) else ""))
+        return 0
+    if not args.yes and (not sys.stdin.isatty() or input("Break it? type 'break': ").strip() != "break"):
+        print("not broken")
+        return 1
+    audit = Audit(collector, "lock-break", None, progress=lambda m: print(f"  {m}", flush=True))
+    await audit.write("start", shown={n: i.owner for n, i in held.items()},
+                      unreachable=[n for n, i in shown.items() if isinstance(i, str)])
+    results = await break_lock(collector, shown)
+    for r in results:
+        print(r.message)
+    ok = all(r.broken for r in results)
+    await audit.write("end", ok=ok, results=[r.message for r in results])
+    return 0 if ok else 1
+
+
 async def _run(args: argparse.Namespace, config: Config, read_only: bool) -> int:
-    from hatui.actions.executor import ActionRefused, ClusterLock, Executor, break_lock
+    from hatui.actions.executor import ActionRefused, ClusterLock, Executor
     from hatui.collector import Collector
 
     collector = Collector(config)
     try:
         if args.cmd == "lock":
-            if args.what == "show":
-                print(await ClusterLock(collector, "show").holder() or "no lock held")
-                return 0
-            holder = await ClusterLock(collector, "show").holder()
-            if holder is None:
-                print("no lock held")
-                return 0
-            print(f"lock held by {holder}")
-            if not args.yes and (not sys.stdin.isatty() or input("Break it? type 'break': ").strip() != "break"):
-                print("not broken")
-                return 1
-            for line in await break_lock(collector):
-                print(f"broken: {line}")
-            return 0
+            return await lock_command(args, config, collector, read_only)
         if read_only:
             print("hatui: read-only mode: actions are disabled", file=sys.stderr)
             return 2

@@ -8,36 +8,44 @@ silent half-switch.
 from __future__ import annotations
 
 import asyncio
-import getpass
-import json
-import os
 import shlex
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from hatui.actions.audit import LOCAL_AUDIT, NODE_AUDIT, Audit
+from hatui.actions.lock import LOCK_DIR, ActionRefused, ClusterLock, LockInfo, break_lock
 from hatui.actions.plan import Plan, Step, Verify
 from hatui.collector import Collector
 from hatui.config import Config
 from hatui.model import ClusterSnapshot
 from hatui.transport import TransportError
 
-LOCK_DIR = "/run/hatui-action.lock"
-NODE_AUDIT = "/var/log/hatui-audit.log"
-LOCAL_AUDIT = Path(os.environ.get("XDG_STATE_HOME", "~/.local/state")).expanduser() / "hatui" / "audit.log"
-STALE_AFTER_S = 30 * 60
+# the lock and the audit live in lock.py and audit.py; these names were always imported from here
+__all__ = ["LOCAL_AUDIT", "LOCK_DIR", "NODE_AUDIT", "ActionRefused", "Audit", "ClusterLock", "Executor", "LockInfo",
+           "Outcome", "StepResult", "break_lock", "describe", "on_node"]
+
+KILL_AFTER_S = 5  # `timeout -k`: SIGKILL this long after the SIGTERM at the step's timeout
+TRANSPORT_GRACE_S = 5.0  # the SSH call waits this much longer than the node's own timeout
+TIMED_OUT = (124, 137)  # timeout(1)'s exit status after SIGTERM, after SIGKILL
+# after an undo the cluster moves (keepalived takes the VIP back, notify scripts move DRBD): the end state
+# is named once it has not changed for SETTLE_S, or after SETTLE_TIMEOUT_S saying it was still changing
+SETTLE_S = 3.0
+SETTLE_TIMEOUT_S = 30.0
 
 
-class ActionRefused(RuntimeError):
-    pass
+def on_node(command: str, timeout_s: float) -> str:
+    """`command` under coreutils timeout on the node: it cannot outlive its step, even if SSH is lost.
+    timeout signals the whole process group (bash and what it started, e.g. mount)."""
+    return f"timeout -k {KILL_AFTER_S} {timeout_s:g} bash -c {shlex.quote(command)}"
 
 
 @dataclass
 class StepResult:
     step: Step
-    status: str  # done, skipped, failed, undone
+    # done, skipped, failed, undone; unknown: timed out or the answer was lost, so whether it took effect is
+    # not known (the node's timeout has ended it by the time undo runs)
+    status: str
     output: str = ""
     detail: str = ""
 
@@ -64,77 +72,6 @@ def describe(snap: ClusterSnapshot, cfg: Config) -> str:
     return words + ("" if whole else " — NOT CONSISTENT: VIP, DRBD primary and mount are not on one node")
 
 
-class Audit:
-    def __init__(self, collector: Collector, action: str, target: str | None) -> None:
-        self.collector = collector
-        self.base = {"user": getpass.getuser(), "host": socket.gethostname(), "pid": os.getpid(),
-                     "action": action, "target": target, "id": f"{int(time.time())}-{os.getpid()}"}
-
-    async def write(self, event: str, **fields: object) -> None:
-        record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **self.base, "event": event, **fields}
-        line = json.dumps(record, default=str)
-        LOCAL_AUDIT.parent.mkdir(parents=True, exist_ok=True)
-        with LOCAL_AUDIT.open("a") as f:
-            f.write(line + "\n")
-        for t in self.collector.transports.values():
-            try:
-                await t.exec(f"printf '%s\\n' {shlex.quote(line)} >> {NODE_AUDIT}", timeout_s=5)
-            except TransportError:
-                pass  # an unreachable node cannot keep its copy; the local record has it
-
-
-class ClusterLock:
-    """`mkdir` on every node (atomic), with who/where/when inside; released only by its owner."""
-
-    def __init__(self, collector: Collector, action: str) -> None:
-        self.collector = collector
-        self.token = f"{getpass.getuser()}@{socket.gethostname()} pid {os.getpid()} {action} " \
-                     f"since {time.strftime('%Y-%m-%d %H:%M:%S')} [{time.time():.0f}]"
-        self.held: list[str] = []
-
-    async def holder(self) -> str | None:
-        for name, t in self.collector.transports.items():
-            try:
-                res = await t.run(f"cat {LOCK_DIR}/owner 2>/dev/null")
-            except TransportError:
-                continue
-            if res.output.strip():
-                return f"{res.output.strip()} (on {name})"
-        return None
-
-    async def acquire(self) -> None:
-        for name, t in sorted(self.collector.transports.items()):
-            res = await t.exec(f"mkdir {LOCK_DIR} 2>/dev/null && printf '%s\\n' {shlex.quote(self.token)} "
-                               f"> {LOCK_DIR}/owner", timeout_s=5)
-            if not res.ok:
-                owner = (await t.exec(f"cat {LOCK_DIR}/owner 2>/dev/null", timeout_s=5)).output.strip()
-                await self.release()
-                stale = ""
-                if owner.rsplit("[", 1)[-1].rstrip("]").isdigit() and \
-                        time.time() - int(owner.rsplit("[", 1)[-1].rstrip("]")) > STALE_AFTER_S:
-                    stale = " — it looks STALE (older than 30 min): `hatui lock break` after checking"
-                raise ActionRefused(f"another action is running: {owner or 'lock without owner'} on {name}{stale}")
-            self.held.append(name)
-
-    async def release(self) -> None:
-        for name in list(self.held):
-            t = self.collector.transports[name]
-            try:
-                await t.exec(f"grep -qxF {shlex.quote(self.token)} {LOCK_DIR}/owner && rm -rf {LOCK_DIR}", timeout_s=5)
-            except TransportError:
-                pass
-            self.held.remove(name)
-
-
-async def break_lock(collector: Collector) -> list[str]:
-    broken = []
-    for name, t in collector.transports.items():
-        res = await t.exec(f"cat {LOCK_DIR}/owner 2>/dev/null && rm -rf {LOCK_DIR}", timeout_s=5)
-        if res.output.strip():
-            broken.append(f"{name}: {res.output.strip()}")
-    return broken
-
-
 class Executor:
     """Runs a Plan: takes the cluster lock, runs each step and checks its effect on snapshots from
     `Collector.fresh()`, stops and undoes on a failure or an operator abort, names the state it
@@ -153,14 +90,14 @@ class Executor:
     async def snapshot(self) -> ClusterSnapshot:
         return await self.collector.fresh()
 
-    async def wait(self, verify: Verify) -> tuple[bool, ClusterSnapshot]:
+    async def wait(self, verify: Verify, abortable: bool = True) -> tuple[bool, ClusterSnapshot]:
         deadline = time.monotonic() + verify.timeout_s
         last_report, last_at = "", 0.0
         while True:
             snap = await self.snapshot()
             if verify.holds(snap):
                 return True, snap
-            if self.abort.is_set():
+            if abortable and self.abort.is_set():
                 return False, snap
             if verify.report is not None:
                 line = verify.report(snap)
@@ -172,50 +109,82 @@ class Executor:
             await asyncio.sleep(0.3)
 
     async def run(self, plan: Plan) -> Outcome:
+        """Run `plan`; raises only ActionRefused (before anything changed).  Every other surprise ends in
+        an Outcome that names the cluster's state, with the lock released and an end record written."""
         if self.read_only:
-            raise ActionRefused("read-only mode: actions are disabled (--read-only or actions.read_only)")
+            reason = "read-only mode: actions are disabled (--read-only or actions.read_only)"
+            # read-only writes nothing on the nodes: the refusal goes to the local audit only
+            await Audit(self.collector, plan.action, plan.target, self.progress, on_nodes=False).write(
+                "refused", reason=reason)
+            raise ActionRefused(reason)
+        audit = Audit(self.collector, plan.action, plan.target, self.progress)
         if not plan.runnable:
             failed = [f"{c.name}: {c.why}" for c in plan.prechecks if not c.ok]
-            raise ActionRefused(plan.refusal or "pre-checks failed: " + "; ".join(failed))
+            reason = plan.refusal or "pre-checks failed: " + "; ".join(failed)
+            await audit.write("refused", reason=reason)
+            raise ActionRefused(reason)
         t0 = time.monotonic()
-        audit = Audit(self.collector, plan.action, plan.target)
-        lock = ClusterLock(self.collector, plan.action)
-        await lock.acquire()
-        results: list[StepResult] = []
+        lock = ClusterLock(self.collector, plan.action, self.progress)
         try:
-            await audit.write("start", plan=plan.render())
-            failure = None
-            for i, step in enumerate(plan.steps, 1):
-                if self.abort.is_set():
-                    failure = f"aborted by the operator before step {i}"
-                    break
-                res = await self._step(i, step)
-                results.append(res)
-                await audit.write("step", n=i, node=step.node, command=step.command, status=res.status,
-                                  output=res.output[-2000:], detail=res.detail)
-                if res.status == "failed":
-                    failure = (f"aborted by the operator during step {i}" if self.abort.is_set()
-                               else f"step {i} on {step.node} failed: {res.detail}")
-                    break
-            if failure is None and not self.abort.is_set():
-                for v in plan.final:
-                    self.progress(f"final check: {v.description} …")
-                    ok, _ = await self.wait(v)
-                    self.progress(f"final check: {v.description}: {'OK' if ok else 'FAILED'}")
-                    if not ok:
-                        failure = ("aborted by the operator during the final checks" if self.abort.is_set()
-                                   else f"final check failed: {v.description}")
-                        break
-            if failure is not None:
-                self.progress(f"STOPPED: {failure}")
-                await self._undo(results, audit)
-            state = describe(await self.snapshot(), self.config)
-            ok = failure is None
-            self.progress(("DONE: " if ok else "ENDED IN: ") + state)
-            await audit.write("end", ok=ok, failure=failure, state=state)
-            return Outcome(ok, state, results, time.monotonic() - t0)
+            try:
+                await lock.acquire(plan.lock_nodes)
+            except ActionRefused as exc:
+                await audit.write("refused", reason=str(exc))
+                raise
+            return await self._locked(plan, audit, lock, t0)
         finally:
-            await lock.release()
+            await lock.release()  # idempotent: _locked released it already unless it was interrupted
+
+    async def _locked(self, plan: Plan, audit: Audit, lock: ClusterLock, t0: float) -> Outcome:
+        await audit.write("start", plan=plan.render(), lock_on=lock.held, lock_skipped=lock.skipped)
+        results: list[StepResult] = []
+        failure, undo = None, True
+        try:
+            failure, undo = await self._steps(plan, audit, results)
+        except Exception as exc:  # a bug must not skip the undo, the end record or the lock release
+            failure = f"internal error: {type(exc).__name__}: {exc}"
+        undone = False
+        if failure is not None:
+            self.progress(f"STOPPED: {failure}")
+            if undo:
+                undone = await self._undo(results, audit)
+            else:
+                self.progress("every step was done and verified: nothing is undone (undoing a completed action "
+                              "would change the cluster again, e.g. move the VIP back); check the above yourself")
+        try:
+            state = await self._end_state(results) if undone else describe(await self.snapshot(), self.config)
+        except Exception as exc:
+            state = f"not known: the cluster could not be read ({type(exc).__name__}: {exc})"
+        ok = failure is None
+        self.progress(("DONE: " if ok else "ENDED IN: ") + state)
+        left = await lock.release()
+        await audit.write("end", ok=ok, failure=failure, state=state, lock_left=left,
+                          audit_failures=audit.failures[-20:])
+        return Outcome(ok, state, results, time.monotonic() - t0)
+
+    async def _steps(self, plan: Plan, audit: Audit, results: list[StepResult]) -> tuple[str | None, bool]:
+        """Each step, then the final checks; (why it stopped or None, whether to undo).  Once every step is
+        done and verified nothing is undone: a failed final check is reported, not rolled back."""
+        for i, step in enumerate(plan.steps, 1):
+            if self.abort.is_set():
+                return f"aborted by the operator before step {i}", True
+            res = await self._step(i, step)
+            results.append(res)
+            await audit.write("step", n=i, node=step.node, command=step.command, status=res.status,
+                              output=res.output[-2000:], detail=res.detail)
+            if res.status == "unknown":
+                return f"step {i} on {step.node}: outcome unknown: {res.detail}", True
+            if res.status == "failed":
+                return (f"aborted by the operator during step {i}" if self.abort.is_set()
+                        else f"step {i} on {step.node} failed: {res.detail}"), True
+        for v in plan.final:
+            self.progress(f"final check: {v.description} …")
+            ok, _ = await self.wait(v)
+            self.progress(f"final check: {v.description}: {'OK' if ok else 'FAILED'}")
+            if not ok:
+                return ("aborted by the operator during the final checks" if self.abort.is_set()
+                        else f"final check failed: {v.description}"), False
+        return None, False
 
     async def _step(self, i: int, step: Step) -> StepResult:
         if step.skip_if is not None:
@@ -227,10 +196,21 @@ class Executor:
                 self.progress(f"step {i}: skipped, already {step.skip_if.description}")
                 return StepResult(step, "skipped", detail="already done")
         self.progress(f"step {i} on {step.node}: {step.command}")
+        t = self.collector.transports[step.node]
         try:
-            res = await self.collector.transports[step.node].exec(step.command, timeout_s=step.timeout_s)
+            await t.connect()
         except TransportError as exc:
-            return StepResult(step, "failed", detail=str(exc))
+            return StepResult(step, "failed", detail=f"not run: {exc}")
+        # the node's timeout ends the command by this time, whatever happens to the SSH session
+        ended_by = time.monotonic() + step.timeout_s + KILL_AFTER_S
+        try:
+            res = await t.exec(on_node(step.command, step.timeout_s),
+                               timeout_s=step.timeout_s + KILL_AFTER_S + TRANSPORT_GRACE_S)
+        except TransportError as exc:
+            return await self._unknown(i, step, "", f"no answer from {step.node}: {exc}", ended_by)
+        if res.exit_status in TIMED_OUT:
+            return await self._unknown(i, step, res.output, f"timed out after {step.timeout_s:g} s on {step.node} "
+                                       f"and was killed there (exit status {res.exit_status})", time.monotonic())
         if not res.ok and not step.may_fail:
             return StepResult(step, "failed", res.output, f"exit status {res.exit_status}: {res.output.strip()[-300:]}")
         if step.verify is not None:
@@ -242,15 +222,68 @@ class Executor:
             self.progress(f"step {i}: {step.verify.description}: OK")
         return StepResult(step, "done", res.output)
 
-    async def _undo(self, results: list[StepResult], audit: Audit) -> None:
+    async def _unknown(self, i: int, step: Step, output: str, why: str, ended_by: float) -> StepResult:
+        """A step whose effect is not known: wait until the node's timeout has surely ended it, then read
+        the cluster (a fresh snapshot) before anything is undone."""
+        wait_s = max(0.0, ended_by - time.monotonic())
+        self.progress(f"step {i}: outcome UNKNOWN: {why}")
+        if wait_s > 0:
+            self.progress(f"step {i}: waiting {wait_s:.0f} s, until the node's timeout has ended the command, "
+                          "before undoing")
+            await asyncio.sleep(wait_s)
+        try:
+            snap = await self.snapshot()
+            effect = (f"; its check ({step.verify.description}) "
+                      f"{'holds' if step.verify.holds(snap) else 'does not hold'}" if step.verify else "")
+            state = describe(snap, self.config) + effect
+        except Exception as exc:
+            state = f"not read ({type(exc).__name__}: {exc})"
+        self.progress(f"step {i}: before undoing, the cluster is: {state}")
+        return StepResult(step, "unknown", output, f"{why}; then: {state}")
+
+    async def _end_state(self, results: list[StepResult]) -> str:
+        """After an undo: wait for each undone step's expected state, then until the cluster stops changing,
+        and only then name the state it ends in."""
         for r in reversed(results):
-            if r.status not in ("done", "failed") or not r.step.undo:
+            if r.status == "undone" and r.step.undo_verify is not None:
+                v = r.step.undo_verify
+                self.progress(f"after undo: waiting up to {v.timeout_s:.0f} s for: {v.description}")
+                ok, _ = await self.wait(v, abortable=False)
+                self.progress(f"after undo: {v.description}: {'OK' if ok else 'did NOT hold'}")
+        deadline = time.monotonic() + SETTLE_TIMEOUT_S
+        last, since = None, time.monotonic()
+        while True:
+            state = describe(await self.snapshot(), self.config)
+            now = time.monotonic()
+            if state != last:
+                last, since = state, now
+            elif now - since >= SETTLE_S:
+                return state
+            if now > deadline:
+                return f"{state} (still changing {SETTLE_TIMEOUT_S:.0f} s after the undo)"
+            await asyncio.sleep(0.5)
+
+    async def _undo(self, results: list[StepResult], audit: Audit) -> bool:
+        """Undo in reverse order; True if any undo command ran.  Every undo is tried: one that fails, or an
+        audit that cannot be written, does not stop the others."""
+        ran = False
+        for r in reversed(results):
+            if r.status not in ("done", "failed", "unknown") or not r.step.undo:
                 continue
             self.progress(f"undo on {r.step.node}: {r.step.undo}")
+            ran = True
             try:
-                res = await self.collector.transports[r.step.node].exec(r.step.undo, timeout_s=r.step.timeout_s)
-                r.status = "undone" if res.ok else r.status
-                await audit.write("undo", node=r.step.node, command=r.step.undo, ok=res.ok, output=res.output[-500:])
-            except TransportError as exc:
+                res = await self.collector.transports[r.step.node].exec(
+                    on_node(r.step.undo, r.step.timeout_s),
+                    timeout_s=r.step.timeout_s + KILL_AFTER_S + TRANSPORT_GRACE_S)
+            except Exception as exc:
                 self.progress(f"undo on {r.step.node} FAILED: {exc}")
                 await audit.write("undo", node=r.step.node, command=r.step.undo, ok=False, output=str(exc))
+                continue
+            if res.ok:
+                r.status = "undone"
+            else:
+                self.progress(f"undo on {r.step.node} FAILED: exit status {res.exit_status}: "
+                              f"{res.output.strip()[-300:]}")
+            await audit.write("undo", node=r.step.node, command=r.step.undo, ok=res.ok, output=res.output[-500:])
+        return ran

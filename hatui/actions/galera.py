@@ -27,7 +27,9 @@ def plan_galera_bootstrap(snap: ClusterSnapshot, cfg: Config, node: str) -> Plan
         Check(f"{peer} is really down or non-Primary too", pg is None or pg.cluster_status != "Primary",
               f"{peer}: {peer_state}" + (
                   "" if pg is None or pg.cluster_status != "Primary"
-                  else " — it has the Primary component: bootstrapping would split the cluster")),
+                  else " — it has the Primary component: bootstrapping would split the cluster") + (
+                  f" (an unreachable {peer} does not block this plan: the lock and the audit are required on "
+                  f"{node} only; {peer} gets them if it answers)" if not (p and p.reachable) else "")),
     ]
     mine = g.last_committed if g else None
     theirs = pg.last_committed if pg else (p.grastate.seqno if p and p.grastate and p.grastate.seqno not in (None, -1)
@@ -45,4 +47,5 @@ def plan_galera_bootstrap(snap: ClusterSnapshot, cfg: Config, node: str) -> Plan
                                                                   and x.galera.cluster_status == "Primary"), 20))
     notes = (f"Afterwards {peer} rejoins when its MariaDB runs again (start it the usual way, e.g. "
              f"`systemctl start mariadb`; in the lab `hatui lab heal {peer}`): it catches up by IST or SST.",)
-    return Plan("galera-bootstrap", title, node, tuple(checks), (step,), notes=notes)
+    # a survivor is bootstrapped exactly because its peer may be gone: only the survivor must answer
+    return Plan("galera-bootstrap", title, node, tuple(checks), (step,), notes=notes, must_reach=(node,))

@@ -44,6 +44,7 @@ class Step:
     # skip the command when this already holds (e.g. keepalived's notify script already moved DRBD)
     skip_if: Verify | None = None
     may_fail: bool = False  # the exit status does not matter (e.g. umount of what may not be mounted)
+    undo_verify: Verify | None = None  # the state the undo should bring, waited for before the end is named
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,21 @@ class Plan:
     final: tuple[Verify, ...] = ()
     refusal: str | None = None  # a reason not to run at all, besides failed pre-checks
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # the nodes that must be reachable to take the lock and write the audit: the run is refused when one
+    # is not.  The other nodes get the lock and the audit when they answer and are skipped (and named)
+    # when they do not.  None: the nodes the steps run on.
+    must_reach: tuple[str, ...] | None = None
 
     @property
     def runnable(self) -> bool:
         return self.refusal is None and all(c.ok for c in self.prechecks)
+
+    @property
+    def lock_nodes(self) -> tuple[str, ...]:
+        """The nodes the lock and the audit are required on (see must_reach)."""
+        if self.must_reach is not None:
+            return self.must_reach
+        return tuple(dict.fromkeys(s.node for s in self.steps))
 
     def render(self) -> str:
         lines = [self.title, "", "Pre-checks:"]
@@ -76,6 +88,10 @@ class Plan:
             if s.verify:
                 lines.append(f"     check: {s.verify.description} (within {s.verify.timeout_s:.0f} s)")
             lines.append(f"     undo: {s.undo or 'nothing to undo'}")
+        if self.steps:
+            need = " and ".join(self.lock_nodes) or "no node"
+            lines += ["", f"Lock and audit: required on {need} (refused if it does not answer); taken on any "
+                      "other node that answers, skipped and named if it does not"]
         if self.final:
             lines += ["", "Final verification:"]
             lines += [f"  - {v.description}" for v in self.final]

@@ -129,7 +129,8 @@ def plan_switchover(snap: ClusterSnapshot, cfg: Config, target: str, lock_owner:
     steps.append(Step(source, _write_value(cfg, value),
                       f"{source}'s priority drops to at most {s_max + value} (below {target}'s {t_eff}): "
                       f"keepalived moves the VIP to {target}",
-                      verify=vip_only_on(target, cfg), undo=_write_value(cfg, current)))
+                      verify=vip_only_on(target, cfg), undo=_write_value(cfg, current),
+                      undo_verify=vip_only_on(source, cfg)))
     mp = shlex.quote(cfg.drbd.mount_point)
     res = shlex.quote(cfg.drbd.resource)
     moved = drbd_on(target, source, cfg)
@@ -148,7 +149,9 @@ def plan_switchover(snap: ClusterSnapshot, cfg: Config, target: str, lock_owner:
                             lambda sn: bool(sn.web and sn.web.ok and sn.web.node == target), 10))
     notes = (f"{source} stays in maintenance ({value}) afterwards so that it does not take the VIP back; "
              f"`hatui maintenance clear --node {source}` ends it.",)
-    return Plan("switchover", title, target, tuple(checks), tuple(steps), tuple(final), notes=notes)
+    # both nodes change: neither may be skipped by the lock or the audit
+    return Plan("switchover", title, target, tuple(checks), tuple(steps), tuple(final), notes=notes,
+                must_reach=(source, target))
 
 
 def plan_clear_maintenance(snap: ClusterSnapshot, cfg: Config, node: str) -> Plan:

@@ -37,7 +37,8 @@ class ActionWizard(ModalScreen[None]):
             with VerticalScroll(id="plan"):
                 yield Static(self.plan.render(), markup=False)
             if self.plan.runnable:
-                yield Static(f"Nothing has been changed yet. Type [b]{escape(self.plan.target or '')}[/b] and press enter to run "
+                target = escape(self.plan.target or "")
+                yield Static(f"Nothing has been changed yet. Type [b]{target}[/b] and press enter to run "
                              "this plan, escape to cancel.", id="state")
                 yield Input(placeholder=f"type {self.plan.target} to confirm", id="confirm")
             else:

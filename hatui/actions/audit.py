@@ -1,0 +1,93 @@
+"""The audit: every event of an action as one JSON line, locally and on each node.
+
+A failed write never stops the action or its undo: it is said through the progress output (once per
+copy until that copy works again).  A node that does not answer keeps its missing records in memory; they
+are sent with the next record it accepts.  While it is down it is retried at most every RETRY_DOWN_S,
+and always for the `end` record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import os
+import shlex
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from hatui.collector import Collector
+from hatui.transport import TransportError
+
+NODE_AUDIT = "/var/log/hatui-audit.log"
+LOCAL_AUDIT = Path(os.environ.get("XDG_STATE_HOME", "~/.local/state")).expanduser() / "hatui" / "audit.log"
+RETRY_DOWN_S = 30.0
+AUDIT_TIMEOUT_S = 5.0
+
+
+class Audit:
+    def __init__(self, collector: Collector, action: str, target: str | None,
+                 progress: Callable[[str], None] = lambda m: None, on_nodes: bool = True) -> None:
+        """on_nodes=False: the local copy only (read-only mode writes nothing on the nodes)."""
+        self.collector = collector
+        self.progress = progress
+        self.base = {"user": getpass.getuser(), "host": socket.gethostname(), "pid": os.getpid(),
+                     "action": action, "target": target, "id": f"{int(time.time())}-{os.getpid()}"}
+        self.pending: dict[str, list[str]] = {n: [] for n in collector.transports} if on_nodes else {}
+        self._down_at: dict[str, float] = {}
+        self._reported: set[str] = set()
+        self.failures: list[str] = []  # every failed write, in order
+
+    def _fail(self, key: str, message: str) -> None:
+        self.failures.append(message)
+        if key not in self._reported:
+            self._reported.add(key)
+            self.progress(f"AUDIT: {message}")
+
+    async def write(self, event: str, **fields: object) -> bool:
+        """Record `event` everywhere; True when every copy was written.  Never raises."""
+        record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **self.base, "event": event, **fields}
+        line = json.dumps(record, default=str)
+        ok = self._local(line)
+        for lines in self.pending.values():
+            lines.append(line)
+        remote = await asyncio.gather(*(self._remote(n, force=event == "end") for n in self.pending))
+        return ok and all(remote)
+
+    def _local(self, line: str) -> bool:
+        path = LOCAL_AUDIT
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a") as f:
+                f.write(line + "\n")
+        except OSError as exc:
+            self._fail("local", f"the local copy {path} was not written: {exc}")
+            return False
+        self._reported.discard("local")
+        return True
+
+    async def _remote(self, name: str, force: bool) -> bool:
+        down_at = self._down_at.get(name)
+        if not force and down_at is not None and time.monotonic() - down_at < RETRY_DOWN_S:
+            return False
+        lines = self.pending[name]
+        cmd = "printf '%s\\n' " + " ".join(shlex.quote(x) for x in lines) + f" >> {NODE_AUDIT}"
+        try:
+            res = await self.collector.transports[name].exec(cmd, timeout_s=AUDIT_TIMEOUT_S)
+        except TransportError as exc:
+            self._down_at[name] = time.monotonic()
+            self._fail(f"{name}-down", f"{name} does not answer ({exc}): its {NODE_AUDIT} misses records "
+                                       "from here on (sent when it answers again)")
+            return False
+        if not res.ok:
+            # kept pending: a duplicate record is better than a lost one
+            self._fail(f"{name}-exit", f"{name} did not write {NODE_AUDIT}: exit status {res.exit_status}: "
+                                       f"{res.output.strip()[-200:]}")
+            return False
+        self.pending[name] = []
+        self._down_at.pop(name, None)
+        self._reported.discard(f"{name}-down")
+        self._reported.discard(f"{name}-exit")
+        return True
