@@ -231,7 +231,8 @@ async def test_80x24_shows_the_whole_pair_on_the_first_screen():
         visible = {w.id for w in screen.query(".panel") if w.display and w.region.height > 0
                    and w.region.bottom <= 24}
         assert {"overview", "findings", "log"} <= visible, visible
-        overview = text_of(screen.query_one(OverviewPanel))
+        overview = "\n".join(line.text for line in screen.query_one(OverviewPanel).render_lines(
+            screen.query_one(OverviewPanel).region.reset_offset))
         for wanted in ("40 of 100", "90 of 90", "Secondary UpToDate", "Primary UpToDate mounted", "MariaDB down",
                        "Primary Synced 1/2", "answered by node2"):
             assert wanted in overview, wanted

@@ -40,7 +40,8 @@ class FindingsPanel(SnapshotPanel, Widget, can_focus=True):
         self._shut_keys: set[tuple] = set()
 
     def view(self, snap: ClusterSnapshot) -> object:
-        return (snap.findings, self.cursor, self.tall, frozenset(self._open_keys), frozenset(self._shut_keys), self.has_focus)
+        return (snap.findings, self.cursor, self.tall, frozenset(self._open_keys), frozenset(self._shut_keys),
+                self.has_focus)
 
     def render(self) -> Text:
         return self._text

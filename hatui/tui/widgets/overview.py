@@ -62,7 +62,8 @@ class OverviewPanel(SnapshotPanel, Static, can_focus=True):
             else:
                 t = Text()
                 t.append(g.cluster_status or "?", style=c.ok if g.cluster_status == "Primary" else c.bad)
-                t.append(f" {g.local_state_comment or '?'}", style=c.ok if g.local_state_comment == "Synced" else c.warn)
+                synced = g.local_state_comment == "Synced"
+                t.append(f" {g.local_state_comment or '?'}", style=c.ok if synced else c.warn)
                 size_ok = (g.cluster_size or 0) >= cfg.mariadb.expected_cluster_size
                 t.append(f" {g.cluster_size}/{cfg.mariadb.expected_cluster_size}", style=c.ok if size_ok else c.warn)
                 rows["Galera"].append(t)
