@@ -124,11 +124,11 @@ class Collector:
     async def _galera(self, lp: _NodeLoop) -> tuple[list[tuple[str, str]] | None, str | None]:
         cfg = self.config.mariadb
         try:
-            port = await lp.transport.mysql_port(cfg.socket)
+            local_socket = await lp.transport.mysql_socket(cfg.socket)
 
             def query() -> list[tuple[str, str]]:
                 if lp.mysql is None:
-                    lp.mysql = pymysql.connect(host="127.0.0.1", port=port, user=cfg.user,
+                    lp.mysql = pymysql.connect(unix_socket=local_socket, user=cfg.user,
                                                password=cfg.password() or "",
                                                connect_timeout=self.config.command_timeout_s,
                                                read_timeout=self.config.command_timeout_s)
