@@ -8,9 +8,9 @@ silent half-switch.
 from __future__ import annotations
 
 import asyncio
-import getpass
 import json
 import os
+import pwd
 import shlex
 import socket
 import time
@@ -29,6 +29,28 @@ LOCK_DIR = "/run/hatui-action.lock"
 NODE_AUDIT = "/var/log/hatui-audit.log"
 LOCAL_AUDIT = Path(os.environ.get("XDG_STATE_HOME", "~/.local/state")).expanduser() / "hatui" / "audit.log"
 STALE_AFTER_S = 30 * 60
+
+
+def os_user() -> str:
+    """Who runs hatui, from the OS (the real uid), not from $USER/$LOGNAME as getpass.getuser() reads them:
+    the audit record and the lock owner must not be whatever the environment claims."""
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return f"uid {os.getuid()}"
+
+
+def append_private(path: Path, line: str) -> None:
+    """Append to a file that only this user can read (0600) in a directory only this user can enter (0700):
+    the audit log names commands, nodes and outputs."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)  # an older hatui (or mkdir -p) made it 0755
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, (line + "\n").encode())
+    finally:
+        os.close(fd)
 
 
 class ActionRefused(RuntimeError):
@@ -69,15 +91,13 @@ def describe(snap: ClusterSnapshot, cfg: Config) -> str:
 class Audit:
     def __init__(self, collector: Collector, action: str, target: str | None) -> None:
         self.collector = collector
-        self.base = {"user": getpass.getuser(), "host": socket.gethostname(), "pid": os.getpid(),
+        self.base = {"user": os_user(), "host": socket.gethostname(), "pid": os.getpid(),
                      "action": action, "target": target, "id": f"{int(time.time())}-{os.getpid()}"}
 
     async def write(self, event: str, **fields: object) -> None:
         record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **self.base, "event": event, **fields}
         line = json.dumps(record, default=str)
-        LOCAL_AUDIT.parent.mkdir(parents=True, exist_ok=True)
-        with LOCAL_AUDIT.open("a") as f:
-            f.write(line + "\n")
+        append_private(LOCAL_AUDIT, line)
         for t in self.collector.transports.values():
             try:
                 await t.exec(f"printf '%s\\n' {shlex.quote(line)} >> {NODE_AUDIT}", timeout_s=5)
@@ -90,7 +110,7 @@ class ClusterLock:
 
     def __init__(self, collector: Collector, action: str) -> None:
         self.collector = collector
-        self.token = f"{getpass.getuser()}@{socket.gethostname()} pid {os.getpid()} {action} " \
+        self.token = f"{os_user()}@{socket.gethostname()} pid {os.getpid()} {action} " \
                      f"since {time.strftime('%Y-%m-%d %H:%M:%S')} [{time.time():.0f}]"
         self.held: list[str] = []
 
