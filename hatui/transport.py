@@ -189,10 +189,11 @@ class NodeTransport:
 
     def _host_key_error(self, label: str, host: str, port: int, recorder: _KeyRecorder, reason: str) -> HostKeyError:
         known = self._known_hosts()
-        fingerprint, kind = None, "unknown"
+        fingerprint, kind, offered = None, "unknown", ""
         if recorder.seen is not None:
             addr, key = recorder.seen
             fingerprint = key.get_fingerprint()
+            offered = f"; it offered {key.get_algorithm()} {fingerprint}"
             try:
                 kind = "changed" if asyncssh.match_known_hosts(str(known), host, addr, port)[0] else "unknown"
             except (OSError, ValueError):
@@ -200,7 +201,6 @@ class NodeTransport:
         what = {"changed": "host key CHANGED: known_hosts has another key for it — possibly a man-in-the-middle "
                            "(or a reinstalled host)",
                 "unknown": "host key unknown: known_hosts has no entry for it"}[kind]
-        offered = f"; it offered {key.get_algorithm()} {fingerprint}" if fingerprint and recorder.seen else ""
         self.host_key_problem = HostKeyError(
             f"{label}: host key not verified against {known}: {what} ({reason}){offered}. Verify the key out of "
             f"band (ssh-keygen -lf on the host's /etc/ssh/ssh_host_*_key.pub), then update {known}. hatui stops "
