@@ -72,6 +72,7 @@ class Collector:
         self._web_started = self._web_done = self._web_wanted = 0
         self._web_progress = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
         self.latest: ClusterSnapshot | None = None
         # called with (node, raw poll) after every successful poll: used to record fixtures
         self.recorder: Callable[[str, dict], None] | None = None
@@ -83,8 +84,8 @@ class Collector:
     # ---- one node, one cycle (called by that node's loop only) -----------------------------------
     async def _galera(self, lp: _NodeLoop) -> tuple[list[tuple[str, str]] | None, str | None]:
         try:
-            port = await lp.transport.mysql_port(self.config.mariadb.socket)
-            query = lambda: lp.wsrep.query(host="127.0.0.1", port=port)  # noqa: E731
+            local_socket = await lp.transport.mysql_socket(self.config.mariadb.socket)
+            query = lambda: lp.wsrep.query(unix_socket=local_socket)  # noqa: E731
             rows = await asyncio.wait_for(asyncio.to_thread(query), self.config.command_timeout_s + 1)
         except (TimeoutError, pymysql.MySQLError, OSError, TransportError) as exc:
             lp.wsrep.close()
@@ -193,8 +194,12 @@ class Collector:
         await asyncio.gather(*self._tasks)
 
     def refresh_now(self) -> None:
+        """The operator's `r`: poll now, and try again a host key that was refused (after fixing known_hosts)."""
         for lp in self._loops.values():
             lp.failures = 0
+            retry = getattr(lp.transport, "retry_host_key", None)
+            if retry is not None and lp.snapshot.error_kind == "host-key":
+                retry()
             lp.wake.set()
         self._web_wake.set()
 
@@ -206,7 +211,7 @@ class Collector:
     async def _node_loop(self, name: str) -> None:
         lp = self._loops[name]
         interval = self.config.poll_interval_s
-        while True:
+        while not self._closing:
             started = time.monotonic()
             if not self.paused or lp.wanted > lp.done:
                 lp.started += 1
@@ -232,7 +237,7 @@ class Collector:
             await self._sleep(lp.wake, delay)
 
     async def _web_loop(self) -> None:
-        while True:
+        while not self._closing:
             started = time.monotonic()
             if not self.paused or self._web_wanted > self._web_done:
                 self._web_started += 1
@@ -257,15 +262,13 @@ class Collector:
         """Stop the loops and close every connection.  A loop that had died keeps its exception in
         `errors` (it was raised through `run()` already)."""
         self.errors: list[BaseException] = []
+        self._closing = True  # a loop whose cancel was swallowed (3.11's wait_for can) ends at its next turn
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-            except Exception as exc:
-                self.errors.append(exc)
+            while not task.done():
+                task.cancel()
+                await asyncio.wait([task], timeout=1.0)
+            if not task.cancelled() and task.exception() is not None:
+                self.errors.append(task.exception())  # type: ignore[arg-type]
         self._tasks.clear()
         for lp in self._loops.values():
             lp.wsrep.close()

@@ -68,7 +68,7 @@ class HostKeyRefused:
         raise HostKeyError("node1 (198.18.0.11): host key not verified against /x/known_hosts: "
                            "Host key is not trusted")
 
-    async def mysql_port(self, socket):
+    async def mysql_socket(self, socket):
         raise HostKeyError("host key")
 
     async def close(self):
@@ -109,7 +109,7 @@ class Crashing:
         self.calls += 1
         raise ValueError("invalid literal for int() with base 10: '²'")
 
-    async def mysql_port(self, socket):
+    async def mysql_socket(self, socket):
         raise ValueError("no")
 
     async def close(self):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
 import os
 import shlex
 import socket
@@ -19,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from hatui.actions.audit import os_user
 from hatui.collector import Collector
 from hatui.transport import TransportError
 
@@ -115,7 +115,7 @@ class ClusterLock:
     def __init__(self, collector: Collector, action: str, progress: Callable[[str], None] = lambda m: None) -> None:
         self.collector = collector
         self.progress = progress
-        self.token = f"{getpass.getuser()}@{socket.gethostname()} pid {os.getpid()} {action} " \
+        self.token = f"{os_user()}@{socket.gethostname()} pid {os.getpid()} {action} " \
                      f"since {time.strftime('%Y-%m-%d %H:%M:%S')} [{time.time():.0f}]"
         self.held: list[str] = []
         self.skipped: dict[str, str] = {}  # node -> why it has no lock (it did not answer)
