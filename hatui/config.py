@@ -156,6 +156,7 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     poll_interval_s: float = 1.0
     command_timeout_s: float = 5.0
+    streams: bool = True  # follow each node's changes (VIP, failover log, DRBD 9) on one long-lived channel
     actions: ActionsConfig = field(default_factory=ActionsConfig)
 
     def node(self, name: str) -> NodeConfig:
@@ -311,7 +312,7 @@ def parse(text: str, path: Path) -> Config:
         raise ConfigError(f"{path}: the file is empty; see config.example.yaml")
     top = _Reader(path, root)
     m = top.mapping({"nodes", "vip", "keepalived", "drbd", "mariadb", "failover_log", "web", "poll_interval_s",
-                     "command_timeout_s", "actions"})
+                     "command_timeout_s", "actions", "streams"})
     for required in ("nodes", "vip"):
         if required not in m:
             raise top.error(f"missing `{required}`")
@@ -353,6 +354,8 @@ def parse(text: str, path: Path) -> Config:
         kwargs["poll_interval_s"] = m["poll_interval_s"].number(0.2, 3600)
     if "command_timeout_s" in m:
         kwargs["command_timeout_s"] = m["command_timeout_s"].number(0.5, 120)
+    if "streams" in m:
+        kwargs["streams"] = m["streams"].boolean()
     kwargs["actions"] = _section(m.get("actions"), ActionsConfig, {
         "read_only": _Reader.boolean, "maintenance_file": abs_path,
     })

@@ -786,3 +786,10 @@ def drbd_from_raw(proc_text: str, events_text: str, device: str, resource: str) 
     if not proc_text.strip() and not events_text.strip():
         notes.append("DRBD: no status (no /proc/drbd and drbdsetup printed nothing)")
     return (), notes
+
+
+def events_follow_command(proc_file: str, resource: str) -> str:
+    """DRBD 9 (a /proc/drbd without device lines): `drbdsetup events2` without --now follows every state
+    change as it happens; on 8.4 it prints nothing here and /proc/drbd is polled."""
+    proc, res = quote(valid_path(proc_file)), quote(valid_name(resource))
+    return f"[[ \"$(< {proc})\" =~ [0-9]+:\\ cs: ]] 2>/dev/null || drbdsetup events2 {res}"
