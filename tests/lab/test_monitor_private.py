@@ -12,7 +12,7 @@ import pytest
 
 from hatui.collector import Collector
 from hatui.config import load
-from hatui.lab import observe as helpers
+from hatui_lab import observe as helpers
 
 pytestmark = pytest.mark.lab
 
