@@ -306,6 +306,7 @@ async def test_escape_sequences_in_the_web_page_never_reach_the_screen(tmp_path)
 def test_every_finding_code_is_documented():
     import re
 
-    codes_in_rules = set(re.findall(r'_f\("[a-z]+", "([a-z0-9-]+)"', (Path(__file__).parents[1] / "hatui" / "diagnosis.py").read_text()))
-    documented = set(re.findall(r"^\| `([a-z0-9-]+)` \|", (Path(__file__).parents[1] / "docs" / "findings.md").read_text(), re.M))
+    root = Path(__file__).parents[1]
+    codes_in_rules = set(re.findall(r'_f\("[a-z]+", "([a-z0-9-]+)"', (root / "hatui" / "diagnosis.py").read_text()))
+    documented = set(re.findall(r"^\| `([a-z0-9-]+)` \|", (root / "docs" / "findings.md").read_text(), re.M))
     assert codes_in_rules and codes_in_rules <= documented, codes_in_rules - documented
