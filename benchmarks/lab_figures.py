@@ -13,6 +13,10 @@ import statistics
 import time
 from pathlib import Path
 
+# a lab of its own: a benchmark never touches the demo's lab (`make demo`) or the tests'
+os.environ.setdefault("HATUI_LAB_NAME", "hatuibench")
+os.environ.setdefault("HATUI_LAB_SUBNET", "198.18.7.0/24")
+
 from hatui_lab import observe, procs
 
 

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import os
 import argparse
 import asyncio
 import resource
@@ -20,6 +21,10 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+
+# a lab of its own: a benchmark never touches the demo's lab (`make demo`) or the tests'
+os.environ.setdefault("HATUI_LAB_NAME", "hatuibench")
+os.environ.setdefault("HATUI_LAB_SUBNET", "198.18.7.0/24")
 
 from hatui.collector import Collector
 from hatui.config import load

@@ -1,0 +1,199 @@
+"""Issue 11's figures on a lab of its own (never the demo's), each printed beside its target:
+
+* event → screen, p50/p95 over N events each, measured from the change on the node (the node's own
+  clock, which is the workstation's: the lab's nodes are namespaces of this machine) to the moment the
+  app's widget shows it:  the VIP appearing on a node · a new failover-log line · (with --drbd9) a DRBD
+  role change                                                                           p95 ≤ 100 ms
+* CPU of the headless app (collector + rendering, streams on), RSS, new SSH channels per minute in
+  steady state                                                               ≤ 2 %, ≤ 100 MB, 0
+* a hung node (its sshd processes SIGSTOPped) → shown UNREACHABLE                   ≤ 2 × interval + 0.5 s
+* 300 ms of delay on a node's link (tc netem) → never shown unreachable over the measured time
+
+    sudo python benchmarks/events.py [--events 12] [--seconds 60] [--drbd9]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import signal
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+os.environ.setdefault("HATUI_LAB_NAME", "hatuibench")
+os.environ.setdefault("HATUI_LAB_SUBNET", "198.18.7.0/24")
+
+from hatui.collector import Collector
+from hatui.config import load
+from hatui.tui.app import HatuiApp
+from hatui.tui.widgets import DrbdPanel, NodeHeader
+from hatui_lab import observe
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_s() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def in_ns(node: str, *argv: str) -> float:
+    """Run argv in the node's network namespace; returns the time right after it changed things."""
+    subprocess.run(["ip", "netns", "exec", observe.PLAN.node(node).netns, *argv], check=True,
+                   capture_output=True, timeout=10)
+    return time.time()
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(p * len(s)) - 1))]
+
+
+async def until(pilot, cond, timeout_s: float = 10.0) -> float | None:
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if cond():
+            return time.time()
+        await pilot.pause(0.002)
+    return None
+
+
+def report(what: str, lat_ms: list[float], target: float = 100) -> None:
+    if not lat_ms:
+        print(f"{what}: not observed")
+        return
+    print(f"{what}: p50 {statistics.median(lat_ms):.0f} ms, p95 {pct(lat_ms, 0.95):.0f} ms, max {max(lat_ms):.0f} ms "
+          f"over {len(lat_ms)} events (target p95 <= {target:.0f} ms)")
+
+
+async def main(n_events: int, seconds: float, drbd9: bool) -> None:
+    cfg = load(str(observe.LAB_DIR / "hatui-lab.yaml"))
+    collector = Collector(cfg)
+    app = HatuiApp(cfg, collector)
+    async with app.run_test(size=(120, 48)) as pilot:
+        await until(pilot, lambda: app.first_frame_at is not None, 15)
+        await until(pilot, lambda: all(n.stream == "up" for n in app.snapshot.nodes), 10)
+        await pilot.pause(2)
+
+        def header(node: str) -> str:
+            return str(app.screen.query_one(f"#node-{node}", NodeHeader).render())
+
+        # ---- the VIP appearing on node2 (added by hand beside node1's; removed after) ----------------
+        vip_ms = []
+        for _ in range(n_events):
+            t0 = in_ns("node2", "ip", "addr", "add", f"{cfg.vip}/32", "dev", "eth0")
+            t1 = await until(pilot, lambda: "VIP" in header("node2"))
+            in_ns("node2", "ip", "addr", "del", f"{cfg.vip}/32", "dev", "eth0")
+            if t1:
+                vip_ms.append((t1 - t0) * 1000)
+            await until(pilot, lambda: "VIP" not in header("node2"))
+            await pilot.pause(0.3)
+        # ---- a new failover-log line on node1 --------------------------------------------------------
+        log_ms = []
+        log = app.screen.query_one("#log")
+        for i in range(n_events):
+            tag = f"BENCH{i}"
+            line = f"$(date '+%Y-%m-%d %H:%M:%S') - Keepalived notification on {tag}: State changed to MASTER " \
+                   "(Type: INSTANCE)"
+            res = observe.ssh("node1", f"echo \"{line}\" >> {cfg.failover_log}; date +%s.%N")
+            t0 = float(res.stdout.split()[-1])
+            t1 = await until(pilot, lambda tag=tag: any(f"{tag} → MASTER" in ln.text for ln in log.lines))
+            if t1:
+                log_ms.append((t1 - t0) * 1000)
+            await pilot.pause(0.3)
+        # ---- DRBD role change (DRBD 9: events2 streamed) ----------------------------------------------
+        drbd_ms = []
+        if drbd9:
+            panel = app.screen.query_one(DrbdPanel)
+
+            def role_text() -> str:
+                return str(panel.query_one("#drbd-table").render())
+
+            for _ in range(n_events):
+                res = observe.ssh("node1", "umount /mnt/drbd; drbdadm secondary r0; date +%s.%N")
+                t0 = float(res.stdout.split()[-1])
+                t1 = await until(pilot, lambda: role_text().count("Secondary (peer Secondary)") >= 1)
+                observe.ssh("node1", "drbdadm primary r0 && mount /dev/drbd0 /mnt/drbd")
+                if t1:
+                    drbd_ms.append((t1 - t0) * 1000)
+                await until(pilot, lambda: "Primary (peer Secondary)" in role_text())
+                await pilot.pause(0.3)
+        # ---- steady state: CPU, RSS, channels --------------------------------------------------------
+        ch0 = {n: t.stats.channels_opened for n, t in collector.transports.items()}
+        cpu0, w0 = cpu_s(), time.monotonic()
+        await pilot.pause(seconds)
+        wall = time.monotonic() - w0
+        cpu_pct = (cpu_s() - cpu0) / wall * 100
+        new_ch = {n: t.stats.channels_opened - ch0[n] for n, t in collector.transports.items()}
+        rss = rss_mb()
+        # ---- a hung node -----------------------------------------------------------------------------
+        pids = observe.sshd_pids("node1")
+        t0 = time.time()
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            t1 = await until(pilot, lambda: "UNREACHABLE" in header("node1"), 15)
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+        hung_s = (t1 - t0) if t1 else None
+        await until(pilot, lambda: "live" in header("node1"), 30)
+        # ---- 300 ms of delay: slow but answering -----------------------------------------------------
+        delayed_ok = None
+        dev = observe.PLAN.node("node1").netns
+        try:
+            in_ns("node1", "tc", "qdisc", "add", "dev", "eth0", "root", "netem", "delay", "300ms")
+        except subprocess.CalledProcessError as exc:
+            print(f"300 ms delay: tc netem not available here ({exc.stderr.decode().strip()})")
+        else:
+            try:
+                await pilot.pause(2)
+                seen_unreachable = False
+                end = time.monotonic() + min(seconds, 30)
+                while time.monotonic() < end:
+                    seen_unreachable |= "UNREACHABLE" in header("node1")
+                    await pilot.pause(0.05)
+                delayed_ok = not seen_unreachable
+            finally:
+                in_ns("node1", "tc", "qdisc", "del", "dev", "eth0", "root")
+        del dev
+    await collector.close()
+    print(f"interval {cfg.poll_interval_s} s, streams {'on' if cfg.streams else 'off'}, lab {observe.NAME}")
+    report("VIP appears on node2 → header shows it", vip_ms)
+    report("new failover-log line on node1 → log panel shows it", log_ms)
+    if drbd9:
+        report("DRBD role change on node1 (DRBD 9) → DRBD panel shows it", drbd_ms)
+    print(f"CPU: {cpu_pct:.1f} % of one core over {wall:.0f} s (target <= 2 %)")
+    print(f"RSS: {rss:.0f} MB (target <= 100 MB)")
+    for node, n in new_ch.items():
+        print(f"new SSH channels in steady state {node}: {n / wall * 60:.1f}/min (target 0)")
+    limit = 2 * cfg.poll_interval_s + 0.5
+    print("hung node1 (sshd SIGSTOPped) → UNREACHABLE: " +
+          (f"{hung_s:.2f} s" if hung_s is not None else "not within 15 s") + f" (target <= {limit:.1f} s)")
+    if delayed_ok is not None:
+        print(f"300 ms delay on node1's link: {'never' if delayed_ok else 'WAS'} shown unreachable "
+              f"(target: never)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=12)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--drbd9", action="store_true",
+                        help="run the lab with the DRBD 9 emulator (events2 streamed)")
+    args = parser.parse_args()
+    observe.hatui_lab("down")
+    observe.hatui_lab("up", *(["--drbd", "9"] if args.drbd9 else []), check=True)
+    try:
+        asyncio.run(main(args.events, args.seconds, args.drbd9))
+    finally:
+        observe.hatui_lab("down")
