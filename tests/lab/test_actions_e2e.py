@@ -80,8 +80,11 @@ async def test_tui_wizard_switches_over(fresh_lab, tmp_path, monkeypatch):
         while app.snapshot is None or not all(n.reachable and n.vrrp for n in app.snapshot.nodes):
             assert time.monotonic() - t0 < 15
             await pilot.pause(0.2)
-        await pilot.press("s")
-        await pilot.pause(0.2)
+        await pilot.press("s")  # the plan is built on a fresh cycle, with the lock's owner: wait for it
+        t0 = time.monotonic()
+        while not isinstance(app.screen, ActionWizard):
+            assert time.monotonic() - t0 < 15, "no wizard after s"
+            await pilot.pause(0.1)
         wizard = app.screen
         assert isinstance(wizard, ActionWizard) and wizard.plan.target == "node2" and wizard.plan.runnable
         await pilot.click("#confirm")
