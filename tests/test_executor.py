@@ -387,3 +387,13 @@ def test_the_switchover_demotion_says_what_its_undo_brings():
     from hatui.actions.switchover import plan_switchover
     demote = next(s for s in plan_switchover(recording("healthy"), CONFIG, "node2").steps if "-40" in s.command)
     assert demote.undo_verify is not None and demote.undo_verify.description == "the VIP 198.18.0.100 on node1 only"
+
+
+def test_a_failed_drbd_step_is_explained_by_drbds_own_refusal():
+    from hatui.actions.executor import failure_detail
+
+    out = ("r0: State change failed: (-1) Multiple primaries not allowed by config\n"
+           "Command 'drbdsetup primary r0' terminated with exit code 11\n")
+    detail = failure_detail("drbdadm primary r0", 11, out)
+    assert "DRBD: Multiple primaries not allowed by config" in detail and "demote it first" in detail
+    assert "DRBD:" not in failure_detail("umount /mnt/drbd", 32, "umount: /mnt/drbd: target is busy.")

@@ -72,6 +72,33 @@ def describe(snap: ClusterSnapshot, cfg: Config) -> str:
     return words + ("" if whole else " — NOT CONSISTENT: VIP, DRBD primary and mount are not on one node")
 
 
+_DRBD_REASONS = {
+    "peer-is-primary": "the peer is Primary (DRBD allows one Primary): demote it first",
+    "device-held-open": "the device is in use (mounted or open): unmount it first",
+    "need-connection": "the resource must be connected to its peer for this",
+    "no-uptodate-data": "no UpToDate data to promote (Inconsistent or Outdated disk): resync first",
+    "already-connected": "it is already connected",
+    "minor-not-allocated": "the resource is not up on this node (drbdadm up)",
+    "unknown-resource": "the resource is not configured on this node",
+    "invalid-config-request": "DRBD refused the request as invalid in this state",
+    "no-84-support": "this drbd-utils/kernel pair does not support the command",
+}
+
+
+def failure_detail(command: str, exit_status: int | None, output: str) -> str:
+    """What a failed step printed; for drbdadm/drbdsetup, what DRBD's refusal means (its own text and code,
+    parsed by probes.drbd.parse_drbd_error) and what to do about it."""
+    detail = f"exit status {exit_status}: {output.strip()[-300:]}"
+    if command.lstrip().startswith(("drbdadm", "drbdsetup")) or " drbdadm " in command:
+        from hatui.probes.drbd import parse_drbd_error
+
+        err = parse_drbd_error(output, exit_status).value
+        if err is not None:
+            why = _DRBD_REASONS.get(err.reason)
+            detail += f" — DRBD: {err.text}" + (f" ({why})" if why else "")
+    return detail
+
+
 class Executor:
     """Runs a Plan: takes the cluster lock, runs each step and checks its effect on snapshots from
     `Collector.fresh()`, stops and undoes on a failure or an operator abort, names the state it
@@ -212,7 +239,7 @@ class Executor:
             return await self._unknown(i, step, res.output, f"timed out after {step.timeout_s:g} s on {step.node} "
                                        f"and was killed there (exit status {res.exit_status})", time.monotonic())
         if not res.ok and not step.may_fail:
-            return StepResult(step, "failed", res.output, f"exit status {res.exit_status}: {res.output.strip()[-300:]}")
+            return StepResult(step, "failed", res.output, failure_detail(step.command, res.exit_status, res.output))
         if step.verify is not None:
             self.progress(f"step {i}: checking {step.verify.description} …")
             ok, _ = await self.wait(step.verify)
