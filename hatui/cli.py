@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 async def _snapshot(config):
     from hatui.collector import Collector
 
-    collector = Collector(config)
+    collector = Collector(config, streams=False)
     try:
         return await collector.snapshot_once()
     finally:

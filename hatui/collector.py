@@ -70,8 +70,11 @@ class Collector:
     back through `on_snapshot`, call `fresh()` for a snapshot newer than now, and `close()` at the end.
     `refresh_now()` and `paused` are the operator's: a paused collector still answers `fresh()`."""
 
-    def __init__(self, config: Config, on_snapshot: Callable[[ClusterSnapshot], None] | None = None) -> None:
+    def __init__(self, config: Config, on_snapshot: Callable[[ClusterSnapshot], None] | None = None,
+                 streams: bool | None = None) -> None:
         self.config = config
+        # the change streams serve a live view; a one-shot `status` or a CLI action does without them
+        self.streams = config.streams if streams is None else streams
         self.on_snapshot = on_snapshot
         self.paused = False
         self._loops = {
@@ -205,7 +208,7 @@ class Collector:
             return
         for name in self._loops:
             self._tasks.append(asyncio.create_task(self._node_loop(name), name=f"poll-{name}"))
-            if self.config.streams:
+            if self.streams:
                 self._tasks.append(asyncio.create_task(self._stream_loop(name), name=f"stream-{name}"))
         self._tasks.append(asyncio.create_task(self._web_loop(), name="poll-web"))
 

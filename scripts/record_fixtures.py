@@ -16,12 +16,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# a lab of its own: recording never touches the demo's lab (`make demo`) or the tests'
+os.environ.setdefault("HATUI_LAB_NAME", "hatuibench")
+os.environ.setdefault("HATUI_LAB_SUBNET", "198.18.7.0/24")
 
 from hatui.collector import Collector  # noqa: E402
 from hatui.config import load  # noqa: E402
@@ -31,6 +35,8 @@ from hatui.tui.app import HatuiApp  # noqa: E402
 FIXTURES = ROOT / "tests" / "fixtures" / "snapshots"
 SHOTS = ROOT / "screenshots"
 SIZE = (110, 46)
+# the README also shows the smallest terminal the layout is made for and a large one
+EXTRA_SIZES = {"healthy": [(80, 24)], "resync": [(200, 60)]}
 
 
 def lab(*args: str) -> None:
@@ -52,6 +58,10 @@ async def capture(name: str, settle_s: float) -> None:
         assert snap is not None
         SHOTS.mkdir(exist_ok=True)
         app.save_screenshot(str(SHOTS / f"{name}.svg"))
+        for w, h in EXTRA_SIZES.get(name, []):
+            await pilot.resize_terminal(w, h)
+            await pilot.pause(0.5)
+            app.save_screenshot(str(SHOTS / f"{name}-{w}x{h}.svg"))
     if SCREENSHOTS_ONLY:
         print(f"{name}: {len(snap.findings)} findings, screenshot screenshots/{name}.svg")
         return

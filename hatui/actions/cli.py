@@ -96,7 +96,7 @@ async def _run(args: argparse.Namespace, config: Config, read_only: bool) -> int
     from hatui.actions.executor import ActionRefused, ClusterLock, Executor
     from hatui.collector import Collector
 
-    collector = Collector(config)
+    collector = Collector(config, streams=False)
     try:
         if args.cmd == "lock":
             return await lock_command(args, config, collector, read_only)
