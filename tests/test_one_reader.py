@@ -87,3 +87,50 @@ async def test_fresh_snapshots_while_the_loops_run_read_each_log_line_once() -> 
         expected = [LINE.format(i, states[i % 2]).rstrip("\n") for i in range(12)]
         assert seen == expected, f"{name}: each line exactly once, in order"
         assert fake.max_concurrent == 1, f"{name}: two reads of the node overlapped"
+
+
+def test_closing_a_mariadb_connection_in_use_never_blocks_and_never_shares_it():
+    """Regression: after a node hung, the collector closed the pymysql connection from the event loop
+    while the query thread was blocked in its read: close() waited out the read timeout (a hung node
+    was shown unreachable after 5 s instead of 1.5), and the next cycle could use it from a second thread."""
+    import threading
+    import time
+
+    from hatui.probes.galera import WsrepReader
+
+    reader = WsrepReader("root", None, 5.0)
+    entered, release = threading.Event(), threading.Event()
+
+    class Blocking:
+        closed = False
+
+        def cursor(self):
+            entered.set()
+            release.wait(5)
+            raise OSError("the node hung")
+
+        def close(self):
+            Blocking.closed = True
+
+    reader._conn = Blocking()  # type: ignore[assignment]
+    worker = threading.Thread(target=lambda: _swallow(reader.query))
+    worker.start()
+    assert entered.wait(2)
+    t0 = time.monotonic()
+    reader.close()  # from the event loop
+    assert time.monotonic() - t0 < 0.1
+    try:
+        reader.query()  # a second query beside the blocked one is refused, not run on the same connection
+        raise AssertionError("a second query ran beside the first")
+    except TimeoutError:
+        pass
+    release.set()
+    worker.join(2)
+    assert Blocking.closed and reader._conn is None
+
+
+def _swallow(fn) -> None:
+    try:
+        fn()
+    except Exception:
+        pass

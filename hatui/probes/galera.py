@@ -7,6 +7,7 @@ The collector normally reads the status over pymysql and passes the rows to `par
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -182,24 +183,49 @@ def parse_recovered_position(text: str) -> Parsed[RecoveredPosition]:
 # ---- what the live loop runs ------------------------------------------------------------------------
 class WsrepReader:
     """One node's MariaDB connection (kept open between cycles) and its wsrep status query.
-    pymysql connections are not thread-safe (threadsafety = 1): only this node's live loop calls
-    `query()`, one call at a time, from a worker thread."""
+    pymysql connections are not thread-safe (threadsafety = 1): `query()` runs in a worker thread, one
+    at a time (a second call while one still waits is refused at once, never run beside it), and
+    `close()` never blocks the caller: a connection still in use is closed by its query when it returns
+    (closing it under a blocked read would wait for that read's timeout)."""
 
     def __init__(self, user: str, password: str | None, timeout_s: float) -> None:
         self.user, self.password, self.timeout_s = user, password, timeout_s
         self._conn: pymysql.connections.Connection | None = None
+        self._busy = threading.Lock()
+        self._discard = False
 
     def query(self, **endpoint: Any) -> list[tuple[str, str]]:
         """`endpoint`: pymysql's `unix_socket=` or `host=`/`port=` of the forward to the node's socket."""
-        if self._conn is None:
-            self._conn = pymysql.connect(user=self.user, password=self.password or "",
-                                         connect_timeout=self.timeout_s, read_timeout=self.timeout_s, **endpoint)
-        with self._conn.cursor() as cur:
-            cur.execute(WSREP_STATUS_SQL)
-            rows = cur.fetchall()
-        return [(str(k), "" if v is None else str(v)) for k, v in rows]
+        if not self._busy.acquire(blocking=False):
+            raise TimeoutError("the previous wsrep query has not returned yet")
+        try:
+            if self._discard:
+                self._close_now()
+            if self._conn is None:
+                self._conn = pymysql.connect(user=self.user, password=self.password or "",
+                                             connect_timeout=self.timeout_s, read_timeout=self.timeout_s,
+                                             **endpoint)
+            with self._conn.cursor() as cur:
+                cur.execute(WSREP_STATUS_SQL)
+                rows = cur.fetchall()
+            return [(str(k), "" if v is None else str(v)) for k, v in rows]
+        except BaseException:
+            self._close_now()
+            raise
+        finally:
+            self._busy.release()
 
     def close(self) -> None:
+        if self._busy.acquire(blocking=False):
+            try:
+                self._close_now()
+            finally:
+                self._busy.release()
+        else:
+            self._discard = True
+
+    def _close_now(self) -> None:
+        self._discard = False
         if self._conn is not None:
             try:
                 self._conn.close()
