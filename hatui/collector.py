@@ -60,7 +60,8 @@ class _NodeLoop:
     wanted: int = 0  # the cycle a `fresh()` caller waits for
     progress: asyncio.Event = field(default_factory=asyncio.Event)  # set (and replaced) after each cycle
     stream: str = "starting"  # the change stream's state, shown with the node
-    last_poll_started: float = 0.0
+    last_full_cycle: float = 0.0  # monotonic start of the last cycle that also queried MariaDB
+    last_galera: tuple[list[tuple[str, str]] | None, str | None] | None = None
 
 
 class Collector:
@@ -108,10 +109,22 @@ class Collector:
             return None, mysql_why(exc)
         return rows, None
 
-    async def _poll(self, name: str) -> NodeSnapshot:
+    async def _poll(self, name: str, light: bool = False) -> NodeSnapshot:
+        """One cycle of one node.  `light` (a cycle a stream event asked for between two scheduled ones):
+        the batch only, with the wsrep rows of the last full cycle (at most an interval old) — the event
+        is about the VIP, the log or DRBD, and the MariaDB query would only add its latency."""
         lp = self._loops[name]
         t0 = time.perf_counter()
-        galera_task = asyncio.ensure_future(self._galera(lp))
+        if light and lp.last_galera is not None:
+            cached = lp.last_galera
+
+            async def reuse() -> tuple[list[tuple[str, str]] | None, str | None]:
+                return cached
+
+            galera_task = asyncio.ensure_future(reuse())
+        else:
+            lp.last_full_cycle = time.monotonic()
+            galera_task = asyncio.ensure_future(self._galera(lp))
         deadline = cycle_deadline_s(self.config)
         try:
             res = await lp.transport.batch(lp.reader.commands(), timeout_s=deadline)
@@ -121,6 +134,7 @@ class Collector:
             except TimeoutError:  # the node answers but its MariaDB does not: not an unreachable node
                 galera_task.add_done_callback(lambda _t: None)
                 galera_rows, mysql_error = None, "MariaDB did not answer within the cycle"
+            lp.last_galera = (galera_rows, mysql_error)
         except TransportError as exc:
             galera_task.cancel()
             lp.wsrep.close()
@@ -240,8 +254,9 @@ class Collector:
             if not self.paused or lp.wanted > lp.done:
                 lp.started += 1
                 lp.wake.clear()  # an event from now on asks for another cycle
+                light = lp.wanted <= lp.done and started - lp.last_full_cycle < interval
                 try:
-                    await self._poll(name)
+                    await self._poll(name, light=light)
                 except Exception as exc:  # a bug or odd output must not end the loop (or freeze "live")
                     self._unreachable(lp, f"{type(exc).__name__}: {exc}", "hatui")
                 finally:

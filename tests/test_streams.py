@@ -57,10 +57,16 @@ async def test_a_stream_event_polls_the_node_at_once_and_a_dead_stream_is_restar
                 break
         assert fake.batches > before, "the event did not wake the loop within 0.5 s (interval 1 s)"
         await fake.events.put(None)  # the stream's channel closes
-        await asyncio.sleep(0.1)
+        for _ in range(50):
+            if col._loops["node1"].stream.startswith("restarting"):
+                break
+            await asyncio.sleep(0.02)
         snap = await col.fresh()
         assert snap.node("node1").stream.startswith("restarting"), snap.node("node1").stream
-        await asyncio.sleep(1.3)  # backoff 1 s: started again
+        for _ in range(100):  # backoff 1 s: started again
+            if fake.follows == 2:
+                break
+            await asyncio.sleep(0.05)
         assert fake.follows == 2
     finally:
         await col.close()
