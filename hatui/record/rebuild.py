@@ -69,9 +69,9 @@ class Recording:
         last_reach: dict[str, int] = {}
         for i, (_id, _at, kind, node, reachable, changed) in enumerate(index):
             source = node if kind == "node" and node else "web"
-            self.frames_of.setdefault(source, []).append(i)
-            if changed:
+            if changed and source in self.frames_of:  # a source's first cycle is where it starts, not a change
                 self.changes.append(i)
+            self.frames_of.setdefault(source, []).append(i)
             if last_reach.get(source) != reachable:
                 self._since.setdefault(source, []).append(i)
                 last_reach[source] = reachable

@@ -36,15 +36,15 @@ class ReplayApp(HatuiApp):
         super().__init__(config, collector=None, read_only=True, clock=lambda: self.nav.at, replay=True)
         self._last_tick: float | None = None
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_ready(self) -> None:
+        # not on_mount: Textual runs HatuiApp.on_mount (its "waiting for the first poll") as well
         self.set_interval(PLAY_TICK_S, self._play_tick)
         self.show_frame()
 
     def show_frame(self) -> None:
         nav = self.nav
-        state = f"▶ ×{nav.speed:g}" if nav.playing else f"paused ×{nav.speed:g}"
-        self.replay_label = f"{show_time(nav.at)} (cycle {nav.pos + 1}/{len(nav.times)}, {state})"
+        state = "▶" if nav.playing else "paused"
+        self.replay_label = f"{show_time(nav.at)} · {nav.pos + 1}/{len(nav.times)} {state} ×{nav.speed:g}"
         self.apply_snapshot(self.recording.snapshot(nav.pos))
         self._update_title()
 
