@@ -95,6 +95,46 @@ def encode(doc: Any) -> bytes:
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
+def _flat(doc: Any) -> dict[str, Any]:
+    """A raw poll as one level of keys (`batch/ka_json`, `galera_rows`, ...): what a delta compares."""
+    if not isinstance(doc, dict):
+        return {"": doc}
+    out: dict[str, Any] = {}
+    for k, v in doc.items():
+        if isinstance(v, dict) and v:
+            out.update({f"{k}/{k2}": v2 for k2, v2 in v.items()})
+        else:
+            out[k] = v
+    return out
+
+
+def _unflat(flat: dict[str, Any]) -> Any:
+    if set(flat) == {""}:
+        return flat[""]
+    out: dict[str, Any] = {}
+    for k, v in flat.items():
+        top, slash, sub = k.partition("/")
+        if slash:
+            out.setdefault(top, {})[sub] = v
+        else:
+            out[top] = v
+    return out
+
+
+def delta(base: Any, doc: Any) -> dict[str, Any]:
+    """What differs from the keyframe: the changed outputs whole ("~"), the keys gone ("-")."""
+    b, d = _flat(base), _flat(doc)
+    return {"~": {k: v for k, v in d.items() if k not in b or b[k] != v}, "-": [k for k in b if k not in d]}
+
+
+def undelta(base: Any, change: dict[str, Any]) -> Any:
+    flat = _flat(base)
+    for k in change.get("-", ()):
+        flat.pop(k, None)
+    flat.update(change.get("~", {}))
+    return _unflat(flat)
+
+
 def _why(path: Path, exc: BaseException) -> str:
     text = str(exc)
     if "locked" in text or "busy" in text:
@@ -115,6 +155,7 @@ class _Source:
     base_id: int | None = None
     base_at: float = 0.0
     base_doc: bytes = b""
+    base_value: Any = None
     base_size: int = 0
     facts: str | None = None
 
@@ -201,8 +242,9 @@ class RecordStore:
             if raw == src.last_doc and src.holder_id is not None and at - src.base_at < PERIOD_S:
                 same_as = src.holder_id
             elif src.base_id is not None and at - src.base_at < PERIOD_S:
-                c = zlib.compressobj(6, zdict=src.base_doc[-ZDICT_BYTES:])
-                data = c.compress(raw) + c.flush()
+                # only the outputs that differ from the keyframe, compressed with it as the dictionary
+                c = zlib.compressobj(9, zdict=src.base_doc[-ZDICT_BYTES:])
+                data = c.compress(encode(delta(src.base_value, doc))) + c.flush()
                 base = src.base_id
                 if len(data) > KEYFRAME_RATIO * src.base_size:
                     data = base = None
@@ -232,6 +274,7 @@ class RecordStore:
                 src.holder_id = row_id
             if same_as is None and base is None:
                 src.base_id, src.base_at, src.base_doc, src.base_size = row_id, at, raw, len(data or b"")
+                src.base_value = json.loads(raw)
         if at - self._retained_at >= RETENTION_EVERY_S:
             self.enforce_retention(at)
         return row_id
@@ -349,7 +392,7 @@ class RecordReader:
                 self._docs.clear()
             self._docs[base] = zdict
             d = zlib.decompressobj(zdict=zdict[-ZDICT_BYTES:])
-            return d.decompress(data) + d.flush()
+            return encode(undelta(json.loads(zdict), json.loads(d.decompress(data) + d.flush())))
         except zlib.error as exc:
             raise RecordError(f"{self.path}: cycle {row_id} does not decompress ({exc})") from None
 
