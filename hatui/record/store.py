@@ -31,6 +31,8 @@ from typing import Any
 
 SCHEMA_VERSION = "1"
 PERIOD_S = 600.0  # a keyframe per source at least this often: references never reach further back
+WARMUP_CYCLES = 5  # a source's first cycles are odd (signal numbers learnt, the log's backlog, MariaDB
+# connecting): a keyframe made of them would make every later delta carry those outputs; one more after
 KEYFRAME_RATIO = 0.5  # a delta larger than this share of its keyframe: write a new keyframe instead
 RETENTION_EVERY_S = 60.0
 BUSY_TIMEOUT_S = 0.5  # the live view writes from its event loop: never wait long on a lock
@@ -158,6 +160,7 @@ class _Source:
     base_value: Any = None
     base_size: int = 0
     facts: str | None = None
+    cycles: int = 0
 
 
 class RecordStore:
@@ -241,7 +244,7 @@ class RecordStore:
             raw = encode(doc)
             if raw == src.last_doc and src.holder_id is not None and at - src.base_at < PERIOD_S:
                 same_as = src.holder_id
-            elif src.base_id is not None and at - src.base_at < PERIOD_S:
+            elif src.base_id is not None and at - src.base_at < PERIOD_S and src.cycles != WARMUP_CYCLES:
                 # only the outputs that differ from the keyframe, compressed with it as the dictionary
                 c = zlib.compressobj(9, zdict=src.base_doc[-ZDICT_BYTES:])
                 data = c.compress(encode(delta(src.base_value, doc))) + c.flush()
@@ -269,6 +272,7 @@ class RecordStore:
         if facts_text is not None:
             src.facts = facts_text
         if doc is not None:
+            src.cycles += 1
             src.last_doc = raw
             if same_as is None:
                 src.holder_id = row_id
