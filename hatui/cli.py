@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hatui {__version__}")
     parser.add_argument("--config", help="config file (default: $HATUI_CONFIG, then ~/.config/hatui/config.yaml)")
     parser.add_argument("--read-only", action="store_true", help="hide and refuse every action")
+    parser.add_argument("--no-record", action="store_true",
+                        help="do not record this live view's cycles (record.enabled in the config; docs/record.md)")
     sub = parser.add_subparsers(dest="cmd")
     sub.add_parser("tui", help="the live terminal UI (the default)")
     st = sub.add_parser("status", help="one snapshot of both nodes, with findings")
@@ -60,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     from hatui.actions.cli import add_parsers as add_actions
 
     add_actions(sub)
+    from hatui.record.cli import add_parsers as add_record
+
+    add_record(sub)
     found, missing = extra_commands()
     for command in found.values():
         command.add_parser(sub)
@@ -118,9 +123,46 @@ def main(argv: list[str] | None = None) -> int:
             return code
         print(report.to_json(snap, config) if args.json else report.to_text(snap, config))
         return 0
+    from hatui.record import cli as record_cli
+
+    if args.cmd in ("record", "timeline"):
+        return record_cli.run(args, config)
+    if args.cmd == "replay":
+        from hatui.record.store import RecordError
+
+        try:
+            recording, start = record_cli.open_recording(args, config)
+        except (RecordError, ValueError) as exc:
+            print(f"hatui replay: {exc}", file=sys.stderr)
+            return 2
+        from hatui.tui.replay import run_replay
+
+        return run_replay(config, recording, start)
+    return _live(config, args)
+
+
+def _live(config, args) -> int:
+    """The live view, recording unless --no-record or record.enabled: false.  A recording that cannot
+    be opened is said on screen; the live view goes on."""
+    from hatui.collector import Collector
+    from hatui.record.recorder import Recorder
+    from hatui.record.store import RecordError
     from hatui.tui.app import run_tui
 
-    return run_tui(config, read_only=args.read_only or config.actions.read_only)
+    collector = Collector(config)
+    recorder = notice = None
+    if config.record.enabled and not args.no_record:
+        try:
+            recorder = Recorder.open(config)
+            recorder.attach(collector)
+        except RecordError as exc:
+            notice = str(exc)
+    try:
+        return run_tui(config, read_only=args.read_only or config.actions.read_only, collector=collector,
+                       recorder=recorder, record_notice=notice)
+    finally:
+        if recorder is not None:
+            recorder.close()
 
 
 if __name__ == "__main__":

@@ -91,8 +91,12 @@ class Collector:
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
         self.latest: ClusterSnapshot | None = None
-        # called with (node, raw poll) after every successful poll: used to record fixtures
-        self.recorder: Callable[[str, dict], None] | None = None
+        # called with (node, raw poll, its NodeSnapshot) after every cycle of a node, the raw poll
+        # being what each command printed (redacted), the wsrep rows and the new failover-log lines,
+        # or {"reachable": False, "error", "error_kind"} when it did not answer (hatui/record/, the
+        # fixtures script); and with each web answer.  A recorder must not raise.
+        self.recorder: Callable[[str, dict, NodeSnapshot], None] | None = None
+        self.web_recorder: Callable[[WebCheck], None] | None = None
 
     @property
     def transports(self) -> dict[str, NodeTransport]:
@@ -146,10 +150,8 @@ class Collector:
             except TransportError:
                 return {}  # the next full cycle decides whether the node is still reachable
 
-        lp.events.extend(await lp.reader.absorb(res, run_more))
-        if self.recorder is not None:
-            self.recorder(name, {"batch": {k: [v.exit_status, v.output] for k, v in res.items()},
-                                 "galera_rows": galera_rows, "mysql_error": mysql_error})
+        new_events = await lp.reader.absorb(res, run_more)
+        lp.events.extend(new_events)
         prev = lp.snapshot
         lp.failures = 0
         snap = node_from_raw(self.config, name, res, galera_rows, mysql_error)
@@ -157,6 +159,10 @@ class Collector:
             snap, since_epoch_s=prev.since_epoch_s if prev.reachable and prev.since_epoch_s else time.time(),
             failover_events=tuple(lp.events), poll_latency_ms=(time.perf_counter() - t0) * 1000,
             answered_at_epoch_s=time.time(), stream=lp.stream)
+        if self.recorder is not None:
+            self.recorder(name, {"batch": {k: [v.exit_status, v.output] for k, v in res.items()},
+                                 "galera_rows": galera_rows, "mysql_error": mysql_error,
+                                 "failover_lines": [e.raw for e in new_events]}, lp.snapshot)
         return lp.snapshot
 
     def _unreachable(self, lp: _NodeLoop, why: str, kind: str = "network") -> NodeSnapshot:
@@ -165,6 +171,8 @@ class Collector:
         since = prev.since_epoch_s if not prev.reachable and prev.since_epoch_s else time.time()
         lp.snapshot = replace(prev, reachable=False, since_epoch_s=since, error=why, error_kind=kind,  # type: ignore[arg-type]
                               failover_events=tuple(lp.events), poll_latency_ms=None)
+        if self.recorder is not None:
+            self.recorder(lp.reader.node, {"reachable": False, "error": why, "error_kind": kind}, lp.snapshot)
         return lp.snapshot
 
     # ---- the web page through the VIP ----------------------------------------------------------
@@ -173,6 +181,8 @@ class Collector:
         if not url:
             return None
         self._web = await fetch_web(url, self.config.web.expect_text, self.config.command_timeout_s)
+        if self.web_recorder is not None:
+            self.web_recorder(self._web)
         return self._web
 
     # ---- snapshots --------------------------------------------------------------------------------

@@ -144,6 +144,24 @@ class ActionsConfig:
     maintenance_file: str = "/etc/keepalived/maintenance"
 
 
+def default_record_path() -> Path:
+    """$XDG_STATE_HOME/hatui/record.sqlite (~/.local/state/hatui/record.sqlite): beside the audit log."""
+    return Path(os.environ.get("XDG_STATE_HOME") or "~/.local/state").expanduser() / "hatui" / "record.sqlite"
+
+
+@dataclass(frozen=True)
+class RecordConfig:
+    """The live view's recording (hatui/record/): every cycle's raw outputs, changes only."""
+
+    enabled: bool = True
+    path: Path | None = None  # None: default_record_path()
+    retention_days: float = 14.0
+    max_mb: float = 500.0
+
+    def db_path(self) -> Path:
+        return self.path or default_record_path()
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path
@@ -158,6 +176,7 @@ class Config:
     command_timeout_s: float = 5.0
     streams: bool = True  # follow each node's changes (VIP, failover log, DRBD 9) on one long-lived channel
     actions: ActionsConfig = field(default_factory=ActionsConfig)
+    record: RecordConfig = field(default_factory=RecordConfig)
 
     def node(self, name: str) -> NodeConfig:
         for node in self.nodes:
@@ -312,7 +331,7 @@ def parse(text: str, path: Path) -> Config:
         raise ConfigError(f"{path}: the file is empty; see config.example.yaml")
     top = _Reader(path, root)
     m = top.mapping({"nodes", "vip", "keepalived", "drbd", "mariadb", "failover_log", "web", "poll_interval_s",
-                     "command_timeout_s", "actions", "streams"})
+                     "command_timeout_s", "actions", "streams", "record"})
     for required in ("nodes", "vip"):
         if required not in m:
             raise top.error(f"missing `{required}`")
@@ -358,6 +377,10 @@ def parse(text: str, path: Path) -> Config:
         kwargs["streams"] = m["streams"].boolean()
     kwargs["actions"] = _section(m.get("actions"), ActionsConfig, {
         "read_only": _Reader.boolean, "maintenance_file": abs_path,
+    })
+    kwargs["record"] = _section(m.get("record"), RecordConfig, {
+        "enabled": _Reader.boolean, "path": _Reader.filepath,
+        "retention_days": lambda r: r.number(0.01, 3650), "max_mb": lambda r: r.number(1, 1_000_000),
     })
     return Config(**kwargs)
 

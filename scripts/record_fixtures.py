@@ -50,7 +50,7 @@ async def capture(name: str, settle_s: float) -> None:
     config = load(str(observe.LAB_DIR / "hatui-lab.yaml"))
     collector = Collector(config)
     raw: dict[str, dict] = {}
-    collector.recorder = lambda node, poll: raw.__setitem__(node, poll)
+    collector.recorder = lambda node, poll, _snap: raw.__setitem__(node, poll) if "batch" in poll else None
     app = HatuiApp(config, collector)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(settle_s)

@@ -144,7 +144,7 @@ def lines() -> tuple[list[str], callable]:
 def run_cli(monkeypatch, fake: FakeCollector, argv: dict, config=CONFIG, read_only=False) -> int:
     import hatui.collector
     from hatui.actions import cli
-    monkeypatch.setattr(hatui.collector, "Collector", lambda cfg: fake)
+    monkeypatch.setattr(hatui.collector, "Collector", lambda cfg, **kw: fake)
     args = argparse.Namespace(cmd="lock", yes=True, **argv)
     return asyncio.run(cli._run(args, config, read_only))
 

@@ -58,8 +58,12 @@ class HatuiApp(App[None]):
     ]
 
     def __init__(self, config: Config, collector=None, read_only: bool = False,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, replay: bool = False) -> None:
         super().__init__()
+        # a replay (hatui/tui/replay.py): every action refused, the header says REPLAY and when
+        self.replay = replay
+        self.replay_label = ""  # the recorded time and the replay's position, set by the replay
+        self.record_notice: str | None = None  # why this live view is not recorded, when it should be
         self.clock = clock  # tests freeze it so that "N s ago" renders the same every run
         self.config = config
         self.collector = collector
@@ -77,6 +81,8 @@ class HatuiApp(App[None]):
     def on_mount(self) -> None:
         self.sub_title = f"VIP {self.config.vip} · waiting for the first poll"
         self.set_interval(1.0, self._tick)
+        if self.record_notice:
+            self.recording_stopped(self.record_notice)
         if self.collector is not None:
             self.collector.on_snapshot = lambda snap: self.post_message(SnapshotReady(snap))
             self.run_worker(self.collector.run(), name="collector", group="collector", exit_on_error=False)
@@ -141,7 +147,9 @@ class HatuiApp(App[None]):
         s = summary(snap, self.config)
         paused = " · PAUSED" if self.collector is not None and self.collector.paused else ""
         stopped = " · POLLING STOPPED" if self.collector_error else ""
-        title = f"{s['status'].upper()} · {vip_words(snap, self.config)}{paused}{stopped}"
+        unrecorded = " · NOT RECORDING" if self.record_notice else ""
+        replay = f"REPLAY {self.replay_label} · " if self.replay else ""
+        title = f"{replay}{s['status'].upper()} · {vip_words(snap, self.config)}{paused}{stopped}{unrecorded}"
         if title != self.sub_title:
             self.sub_title = title
 
@@ -183,6 +191,12 @@ class HatuiApp(App[None]):
         if screen is not None:
             self._update_headers(screen)
 
+    def recording_stopped(self, why: str) -> None:
+        """The recording could not be opened or written: say so; the live view goes on."""
+        self.record_notice = why
+        self.notify(f"not recording: {why}", severity="error", timeout=30, markup=False)
+        self._update_title()
+
     # ---- actions --------------------------------------------------------------------------------
     def action_refresh(self) -> None:
         if self.collector is None:
@@ -201,6 +215,9 @@ class HatuiApp(App[None]):
         self._update_title()
 
     def _can_act(self) -> bool:
+        if self.replay:
+            self.notify("replay: actions are disabled (this is a recording, not the cluster)", severity="warning")
+            return False
         if self.read_only:
             self.notify("read-only mode: actions are disabled", severity="warning")
             return False
@@ -275,7 +292,7 @@ class HatuiApp(App[None]):
         yield SystemCommand("Pause / resume polling", "Stop or restart polling (p)", self.action_pause)
         yield SystemCommand("Filter the failover log", "Show only lines containing a text (f)", self.action_filter)
         yield SystemCommand("Help", "Keys and what the colours mean (?)", self.action_help)
-        if not self.read_only:
+        if not self.read_only and not self.replay:
             yield SystemCommand("Switchover", "Guided switchover to the standby (s)", self.action_switchover)
             yield SystemCommand("DRBD actions", "Resync, connect, verify, split-brain recovery (d)",
                                 self.action_drbd_menu)
@@ -293,9 +310,14 @@ class HatuiApp(App[None]):
             self.open_plan(key, node)
 
 
-def run_tui(config: Config, read_only: bool = False) -> int:
+def run_tui(config: Config, read_only: bool = False, collector=None, recorder=None,
+            record_notice: str | None = None) -> int:
+    """The live view; `recorder` (hatui.record.recorder) tells the screen when it stops."""
     from hatui.collector import Collector
 
-    app = HatuiApp(config, Collector(config), read_only=read_only)
+    app = HatuiApp(config, collector or Collector(config), read_only=read_only)
+    app.record_notice = record_notice
+    if recorder is not None:
+        recorder.on_error = app.recording_stopped
     app.run()
     return 0
