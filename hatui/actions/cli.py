@@ -135,7 +135,8 @@ async def _run(args: argparse.Namespace, config: Config, read_only: bool) -> int
 
         loop.add_signal_handler(signal.SIGINT, on_interrupt)
         try:
-            outcome = await executor.run(plan)
+            # re-checked once the lock is taken (no owner then: it is ours), refused if the cluster changed
+            outcome = await executor.run(plan, rebuild=lambda s: spec.build(s, config, node, None))
         except ActionRefused as exc:
             print(f"refused: {exc}", file=sys.stderr)
             return 1

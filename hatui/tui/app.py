@@ -219,7 +219,9 @@ class HatuiApp(App[None]):
         except Exception as exc:  # the nodes could not be read: say so, build nothing
             self.notify(f"cannot build the plan: {type(exc).__name__}: {exc}", severity="error", markup=False)
             return
-        self.push_screen(ActionWizard(spec.build(snap, self.config, node, owner)))
+        # the executor rebuilds it once the lock is taken (no owner then: the lock is its own), see S2
+        self.push_screen(ActionWizard(spec.build(snap, self.config, node, owner),
+                                      rebuild=lambda s: spec.build(s, self.config, node, None)))
 
     def _menu(self, menu: str) -> None:
         from hatui.tui.wizard import ActionMenu

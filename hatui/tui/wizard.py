@@ -3,6 +3,8 @@ live progress and the outcome.  It drives the same Executor as `hatui switchover
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
@@ -12,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, RichLog, Static
 
 from hatui.actions.plan import Plan
+from hatui.model import ClusterSnapshot
 
 
 class ActionWizard(ModalScreen[None]):
@@ -25,9 +28,10 @@ class ActionWizard(ModalScreen[None]):
     ActionWizard #state { padding: 0 1; }
     """
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, rebuild: Callable[[ClusterSnapshot], Plan] | None = None) -> None:
         super().__init__()
         self.plan = plan
+        self.rebuild = rebuild  # the same builder, run again once the lock is taken (the executor re-checks)
         self.running = False
         self.finished = False
         self.executor = None
@@ -73,7 +77,7 @@ class ActionWizard(ModalScreen[None]):
         self.executor = Executor(app.config, app.collector, progress=log.write,  # type: ignore[attr-defined]
                                  read_only=app.read_only)  # type: ignore[attr-defined]
         try:
-            outcome = await self.executor.run(self.plan)
+            outcome = await self.executor.run(self.plan, rebuild=self.rebuild)
             state = escape(outcome.state)
             text = (f"[b green]DONE[/] in {outcome.duration_s:.1f} s: {state}" if outcome.ok
                     else f"[b red]STOPPED[/] after {outcome.duration_s:.1f} s. The cluster is now: {state}")
