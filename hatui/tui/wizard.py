@@ -18,7 +18,10 @@ from hatui.model import ClusterSnapshot
 
 
 class ActionWizard(ModalScreen[None]):
-    BINDINGS = [Binding("escape", "close", "close"), Binding("ctrl+a", "abort", "abort a running action")]
+    # q reaches the app's quit from this modal screen too (the confirmation Input keeps its own q): while the
+    # action runs, the app's action_quit asks first, then aborts and quits after the undo
+    BINDINGS = [Binding("escape", "close", "close"), Binding("ctrl+a", "abort", "abort a running action"),
+                Binding("q", "app.quit", "quit", show=False)]
     DEFAULT_CSS = """
     ActionWizard { align: center middle; }
     ActionWizard > Vertical { width: 96%; max-width: 120; height: 92%; border: thick $warning; background: $surface; }
@@ -35,6 +38,7 @@ class ActionWizard(ModalScreen[None]):
         self.running = False
         self.finished = False
         self.executor = None
+        self.quit_after = False  # the operator quit during the run: exit once the executor has ended it
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -88,7 +92,18 @@ class ActionWizard(ModalScreen[None]):
                     "main view")
         self.running = False
         self.finished = True
+        self.app._quit_asked = False  # type: ignore[attr-defined]
+        if self.quit_after:  # the undo is done and the end record written (executor.run has returned)
+            self.app.exit()
+            return
         self.query_one("#state", Static).update(text + "  (escape closes)")
+
+    def abort_and_quit(self) -> None:
+        """Abort the running action (undo) and quit the app once the executor has finished."""
+        self.quit_after = True
+        self.action_abort()
+        self.query_one("#state", Static).update("[b yellow]Aborting, then quitting…[/] hatui quits once the "
+                                                "undo is done and the end record written.")
 
     def action_abort(self) -> None:
         if self.running and self.executor is not None and not self.executor.abort.is_set():
