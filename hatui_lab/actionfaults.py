@@ -29,7 +29,7 @@ from hatui_lab.state import LabState
 
 FAULTS = ("ssh-drop", "sshd-hang", "power-off", "abort", "quit", "audit-fail")
 HANG_S = 50.0  # sshd stays stopped this long: past a step's 30 s timeout plus timeout's kill and the SSH grace
-RUN_LIMIT_S = 300.0
+RUN_LIMIT_S = float(os.environ.get("HATUI_FAULTS_RUN_LIMIT_S", "240"))
 LOCK = "/run/hatui-action.lock"
 NODE_SCRIPT = observe.FACTS_SCRIPT + f"""
 if [ -d {LOCK} ]; then echo "lock=$(cat {LOCK}/owner 2>/dev/null)"; fi
@@ -300,15 +300,22 @@ def run_case(plan: PlanCase, step: int, fault: str) -> Result:
     sampler.start()
     t0 = time.monotonic()
     proc = subprocess.Popen(observe.hatui_argv(*plan.argv, "--yes"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, stdin=subprocess.DEVNULL, env={**os.environ, **env}, bufsize=1)
+                            text=True, stdin=subprocess.DEVNULL, env={**os.environ, **env, "PYTHONFAULTHANDLER": "1"},
+                            bufsize=1)
     lines: list[str] = []
     assert proc.stdout is not None and proc.stderr is not None
-    timer = threading.Timer(RUN_LIMIT_S, proc.kill)
+    # past the limit: SIGABRT, so that Python's faulthandler prints where every thread of hatui hangs
+    timer = threading.Timer(RUN_LIMIT_S, proc.send_signal, (signal.SIGABRT,))
     timer.start()
     for line in proc.stdout:
         lines.append(line)
         if not res.injected and _trigger(line, step, n):
-            res.injected = f"after step {step}: " + inject(state, fault, plan, proc, audit)
+            # hatui waits (SIGSTOP) while the fault is put in place, so the fault is whole when the next step begins
+            proc.send_signal(signal.SIGSTOP)
+            try:
+                res.injected = f"after step {step}: " + inject(state, fault, plan, proc, audit)
+            finally:
+                proc.send_signal(signal.SIGCONT)
     stderr = proc.stderr.read()
     proc.wait()
     timer.cancel()
