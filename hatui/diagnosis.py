@@ -233,6 +233,12 @@ def _script_kind(name: str) -> str | None:
     return None
 
 
+def role_dependent(name: str) -> bool:
+    """A check whose result follows the node's DRBD role (the seed's chk_drbd wants the Primary role): it
+    fails on every Secondary and passes once the node is promoted, whatever its last reported status."""
+    return _script_kind(name) == "drbd"
+
+
 def _priority(inst: VrrpInstance, failing: set[str]) -> int | None:
     """Effective priority if the scripts of kinds `failing` turn BAD (the others keep their status)."""
     if inst.base_priority is None:

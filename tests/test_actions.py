@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from hatui.actions.executor import describe
-from hatui.actions.switchover import plan_clear_maintenance, plan_switchover
-from hatui.model import TrackFile
+from hatui.actions.switchover import MARGIN, plan_clear_maintenance, plan_switchover
+from hatui.model import TrackFile, TrackScript
 from tests.recordings import CONFIG, recording, with_node
 
 
@@ -99,3 +99,36 @@ def test_describe_names_a_half_switched_cluster():
     n1 = snap.node("node1")
     half = with_node(snap, "node1", drbd=tuple(replace(r, role="Secondary") for r in n1.drbd), drbd_mounted=False)
     assert "NOT CONSISTENT" in describe(half, CONFIG)
+
+
+def _just_switched_to_node2(drbd_check: str):
+    """The pair a moment after `hatui switchover --to node2`: node2 MASTER and Primary; node1 Secondary in
+    maintenance (-40), its chk_drbd still reporting `drbd_check` (GOOD: it has not re-run since it was
+    demoted)."""
+    snap = recording("failover")
+    n1 = snap.node("node1")
+    scripts = tuple(TrackScript(sc.name, sc.weight, drbd_check if sc.name == "chk_drbd" else "GOOD")
+                    for sc in n1.vrrp[0].track_scripts)
+    eff = 100 - 40 - (20 if drbd_check == "BAD" else 0)
+    return with_node(snap, "node1", vrrp=tuple(replace(v, track_scripts=scripts, effective_priority=eff,
+                                                       track_files=(TrackFile("maintenance", 1, -40),))
+                                               for v in n1.vrrp))
+
+
+def _demotion(plan) -> int:
+    step = next(s for s in plan.steps if s.node == "node2" and s.verify is not None)
+    return int(step.command.split()[2])
+
+
+def test_switch_back_at_once_demotes_below_the_targets_priority_as_a_secondary():
+    """S1: the switch back is sized from what the priorities will be, not from a stale chk_drbd GOOD."""
+    for status in ("GOOD", "BAD"):
+        plan = plan_switchover(_just_switched_to_node2(status), CONFIG, "node1")
+        value = _demotion(plan)
+        # what keepalived will compare when node2 is demoted: node1 still Secondary (chk_drbd fails, -20),
+        # its maintenance cleared by step 1; node2 Primary, every check passing
+        node1_while_secondary, node2_demoted = 100 - 20, 90 + value
+        assert node2_demoted <= node1_while_secondary - MARGIN, (status, value, plan.render())
+        assert "(below node1's 80 while it is still Secondary)" in plan.render()
+    # the same demotion whether or not the check has re-run yet
+    assert _demotion(plan_switchover(_just_switched_to_node2("GOOD"), CONFIG, "node1")) == _demotion(plan)

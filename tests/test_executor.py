@@ -397,3 +397,73 @@ def test_a_failed_drbd_step_is_explained_by_drbds_own_refusal():
     detail = failure_detail("drbdadm primary r0", 11, out)
     assert "DRBD: Multiple primaries not allowed by config" in detail and "demote it first" in detail
     assert "DRBD:" not in failure_detail("umount /mnt/drbd", 32, "umount: /mnt/drbd: target is busy.")
+
+
+# ---- S2: the plan is re-checked on a fresh snapshot once the lock is taken -----------------------
+
+def _split_brain(snap):
+    """`snap` with both DRBD sides StandAlone (a split brain)."""
+    for name in ("node1", "node2"):
+        snap = with_node(snap, name, drbd=tuple(replace(r, connection_state="StandAlone", peer_disk_state="DUnknown")
+                                                for r in snap.node(name).drbd))
+    return snap
+
+
+def test_a_plan_confirmed_before_the_vip_moved_is_refused_after_the_lock(tmp_path, local_audit):
+    from hatui.actions import registry
+
+    spec = registry.by_key("drbd:split-brain")
+    confirmed = spec.build(_split_brain(recording("healthy")), CONFIG, "node2", None)  # node1 holds the VIP
+    assert confirmed.runnable, confirmed.render()
+    # while the wizard stood open the VIP moved to node2: it now serves clients, and the plan discards its data
+    fake = FakeCollector(tmp_path, snap=lambda: _split_brain(recording("failover")))
+    _out, progress = lines()
+    with pytest.raises(ex.ActionRefused, match="no longer passes its pre-checks") as exc:
+        asyncio.run(ex.Executor(CONFIG, fake, progress).run(
+            confirmed, rebuild=lambda s: spec.build(s, CONFIG, "node2", None)))
+    assert "the victim node2 does not hold the VIP" in str(exc.value)
+    assert not any(is_step(c) for n in fake.transports.values() for c in n.commands), "a step ran"
+    assert [r["event"] for r in records(local_audit)] == ["refused"]
+    assert "node2 serves clients" in records(local_audit)[0]["reason"]
+    assert not fake.transports["node1"].lock.exists() and not fake.transports["node2"].lock.exists()
+
+
+def test_a_plan_whose_steps_changed_is_refused_and_says_what_changed(tmp_path, local_audit):
+    from hatui.actions import registry
+
+    spec = registry.by_key("switchover")
+    healthy = recording("healthy")
+    confirmed = spec.build(healthy, CONFIG, "node2", None)
+    n2 = healthy.node("node2")  # meanwhile someone put node2 into maintenance: the plan needs a step more
+    pinned = with_node(healthy, "node2", vrrp=tuple(replace(v, track_files=(replace(v.track_files[0], value=-5),))
+                                                    for v in n2.vrrp))
+    assert spec.build(pinned, CONFIG, "node2", None).runnable
+    fake = FakeCollector(tmp_path, snap=lambda: pinned)
+    with pytest.raises(ex.ActionRefused, match="steps are now different") as exc:
+        asyncio.run(ex.Executor(CONFIG, fake, lambda m: None).run(
+            confirmed, rebuild=lambda s: spec.build(s, CONFIG, "node2", None)))
+    assert "step 1 was on node1" in str(exc.value) and "now on node2: printf '%s\\n' 0 >" in str(exc.value)
+    assert not any(is_step(c) for n in fake.transports.values() for c in n.commands), "a step ran"
+    assert [r["event"] for r in records(local_audit)] == ["refused"]
+    # the same cluster: the re-checked plan runs
+    fake = FakeCollector(tmp_path / "again")
+    outcome = asyncio.run(ex.Executor(CONFIG, fake, lambda m: None).run(
+        two_step_plan("true"), rebuild=lambda s: two_step_plan("true")))
+    assert outcome.ok, outcome
+
+
+def test_the_cli_re_checks_the_plan_it_confirmed(tmp_path, monkeypatch, capsys, local_audit):
+    import hatui.collector
+    from hatui.actions import cli
+
+    calls = []
+
+    def snap():  # the plan is built on the first snapshot; by the time the lock is taken the VIP has moved
+        calls.append(1)
+        return _split_brain(recording("healthy" if len(calls) == 1 else "failover"))
+    fake = FakeCollector(tmp_path, snap=snap)
+    monkeypatch.setattr(hatui.collector, "Collector", lambda cfg, **kw: fake)
+    args = argparse.Namespace(cmd="drbd", what="split-brain", victim="node2", yes=True, dry_run=False)
+    assert asyncio.run(cli._run(args, CONFIG, False)) == 1
+    assert "refused:" in capsys.readouterr().err
+    assert not any(is_step(c) for n in fake.transports.values() for c in n.commands), "a step ran"

@@ -261,3 +261,112 @@ async def test_enter_expands_a_finding_and_z_maximises_the_panel():
         await pilot.press("z")
         await pilot.pause()
         assert app.screen.maximized is None
+
+
+class BlockingExecutor:
+    """An executor whose step blocks until it is aborted; then it undoes (slowly) and writes its end record."""
+
+    events: list[str] = []
+
+    def __init__(self, config, collector, progress=print, read_only=False) -> None:
+        self.abort = asyncio.Event()
+        self.progress = progress
+
+    async def run(self, plan, rebuild=None):
+        from hatui.actions.executor import Outcome
+
+        self.events.append("start")
+        await self.abort.wait()  # step 1 runs until the operator aborts
+        self.events.append("abort")
+        await asyncio.sleep(0.3)  # the undo takes a while
+        self.events.append("undo")
+        self.events.append("end")
+        return Outcome(False, "VIP on node1, DRBD primary node1, /mnt/drbd mounted on node1")
+
+
+@pytest.mark.parametrize("key", ["q", "ctrl+q"])
+async def test_quit_during_an_action_asks_then_aborts_and_quits_after_the_undo(monkeypatch, key):
+    """S6: quitting while a plan runs never leaves it half-done without its undo and end record."""
+    import hatui.actions.executor
+    from hatui.actions.switchover import plan_switchover
+    from hatui.tui.wizard import ActionWizard
+
+    events: list[str] = []
+    monkeypatch.setattr(BlockingExecutor, "events", events)
+    monkeypatch.setattr(hatui.actions.executor, "Executor", BlockingExecutor)
+    app = app_with("healthy")
+    real_exit = app.exit
+    monkeypatch.setattr(app, "exit", lambda *a, **k: (events.append("exit"), real_exit(*a, **k)))
+    async with app.run_test(size=(110, 46)) as pilot:
+        await show(pilot, "healthy")
+        app.push_screen(ActionWizard(plan_switchover(recording("healthy"), CONFIG, "node2")))
+        await pilot.pause()
+        await pilot.click("#confirm")
+        await pilot.press(*"node2", "enter")
+        await pilot.pause()
+        assert app.screen.running and events == ["start"]
+        await pilot.press(key)  # the first quit only asks
+        await pilot.pause(0.2)
+        assert events == ["start"] and app.is_running
+        assert any("q again to abort it and quit after the undo" in str(n.message) for n in app._notifications), \
+            ([str(n.message) for n in app._notifications], app.focused, events)
+        await pilot.press(key)  # the second aborts; the app quits once the undo and the end record are done
+        for _ in range(40):
+            if "exit" in events:
+                break
+            await asyncio.sleep(0.05)
+    assert events == ["start", "abort", "undo", "end", "exit"], events
+
+
+async def test_quit_without_a_running_action_quits_at_once(monkeypatch):
+    app = app_with("healthy")
+    exits: list[int] = []
+    real_exit = app.exit
+    monkeypatch.setattr(app, "exit", lambda *a, **k: (exits.append(1), real_exit(*a, **k)))
+    async with app.run_test(size=(110, 46)) as pilot:
+        await show(pilot, "healthy")
+        await pilot.press("q")
+        await pilot.pause()
+    assert exits == [1]
+
+
+async def test_switchover_key_builds_the_plan_with_the_current_lock_owner():
+    """S10: `s` reads the lock before building the plan: another operator's lock fails the pre-check."""
+    from hatui.transport import CommandResult
+    from hatui.tui.wizard import ActionWizard
+
+    snap = recording("healthy")
+
+    class LockedNode:  # answers the lock's read (`cat /run/hatui-action.lock/owner`, its age) with bob's lock
+        async def exec(self, command: str, timeout_s: float | None = None) -> CommandResult:
+            if "/owner" in command:
+                return CommandResult(0, "@@held\n@@owner bob@ws2 pid 9 drbd-resync\n@@age 3\n")
+            return CommandResult(0, "")
+
+    class LockedCollector:
+        paused = False
+        on_snapshot = None
+        transports = {"node1": LockedNode(), "node2": LockedNode()}
+
+        async def run(self) -> None:
+            await asyncio.Event().wait()
+
+        async def fresh(self):
+            return snap
+
+        async def close(self) -> None:
+            pass
+
+    app = HatuiApp(CONFIG, collector=LockedCollector(), clock=lambda: snap.taken_at_epoch_s + 1)
+    async with app.run_test(size=(110, 46)) as pilot:
+        await show(pilot, "healthy")
+        await pilot.press("s")
+        for _ in range(20):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, ActionWizard):
+                break
+        assert isinstance(app.screen, ActionWizard)
+        plan = app.screen.plan
+        check = next(c for c in plan.prechecks if c.name == "no other action running")
+        assert not check.ok and "bob@ws2 pid 9 drbd-resync" in check.why and not plan.runnable
+        assert not app.screen.query("#confirm")

@@ -133,9 +133,18 @@ async def _run(args: argparse.Namespace, config: Config, read_only: bool) -> int
             executor.abort.set()
             loop.remove_signal_handler(signal.SIGINT)  # a second ctrl+c interrupts at once
 
+        def on_quit(name: str) -> None:
+            # the terminal closed or the operator's session ends: never leave the action half-done; abort it
+            # (undo) and exit once the executor has written its end record and released the lock (S6)
+            print(f"  QUIT requested ({name}): aborting, undoing what can be undone, then exiting", flush=True)
+            executor.abort.set()
+
         loop.add_signal_handler(signal.SIGINT, on_interrupt)
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(sig, on_quit, sig.name)
         try:
-            outcome = await executor.run(plan)
+            # re-checked once the lock is taken (no owner then: it is ours), refused if the cluster changed
+            outcome = await executor.run(plan, rebuild=lambda s: spec.build(s, config, node, None))
         except ActionRefused as exc:
             print(f"refused: {exc}", file=sys.stderr)
             return 1

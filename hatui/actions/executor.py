@@ -99,6 +99,28 @@ def failure_detail(command: str, exit_status: int | None, output: str) -> str:
     return detail
 
 
+def _step_key(step: Step) -> tuple[str, str, str | None]:
+    return step.node, step.command, step.undo
+
+
+def step_changes(confirmed: Plan, fresh: Plan) -> list[str]:
+    """How `fresh`'s steps differ from the `confirmed` ones (node, command, undo), in words; [] if alike."""
+    out = []
+    for i in range(max(len(confirmed.steps), len(fresh.steps))):
+        old = confirmed.steps[i] if i < len(confirmed.steps) else None
+        new = fresh.steps[i] if i < len(fresh.steps) else None
+        if old is not None and new is not None and _step_key(old) == _step_key(new):
+            continue
+        if old is None and new is not None:
+            out.append(f"step {i + 1} is new: on {new.node}: {new.command}")
+        elif new is None and old is not None:
+            out.append(f"step {i + 1} (on {old.node}: {old.command}) is no longer needed")
+        elif old is not None and new is not None:
+            out.append(f"step {i + 1} was on {old.node}: {old.command} (undo: {old.undo}), "
+                       f"now on {new.node}: {new.command} (undo: {new.undo})")
+    return out
+
+
 class Executor:
     """Runs a Plan: takes the cluster lock, runs each step and checks its effect on snapshots from
     `Collector.fresh()`, stops and undoes on a failure or an operator abort, names the state it
@@ -135,9 +157,14 @@ class Executor:
                 return False, snap
             await asyncio.sleep(0.3)
 
-    async def run(self, plan: Plan) -> Outcome:
+    async def run(self, plan: Plan, rebuild: Callable[[ClusterSnapshot], Plan] | None = None) -> Outcome:
         """Run `plan`; raises only ActionRefused (before anything changed).  Every other surprise ends in
-        an Outcome that names the cluster's state, with the lock released and an end record written."""
+        an Outcome that names the cluster's state, with the lock released and an end record written.
+
+        `rebuild` builds the same plan again from a snapshot (the registry's builder, with no lock owner:
+        the lock is ours by then).  With it, the plan is re-checked once the lock is taken — the operator
+        may have confirmed it minutes ago — and the run is refused if the fresh plan cannot run or its steps
+        differ from the confirmed ones."""
         if self.read_only:
             reason = "read-only mode: actions are disabled (--read-only or actions.read_only)"
             # read-only writes nothing on the nodes: the refusal goes to the local audit only
@@ -158,9 +185,29 @@ class Executor:
             except ActionRefused as exc:
                 await audit.write("refused", reason=str(exc))
                 raise
+            if rebuild is not None and (why := await self._recheck(plan, rebuild)) is not None:
+                self.progress(f"REFUSED: {why}")
+                await audit.write("refused", reason=why)
+                raise ActionRefused(why)
             return await self._locked(plan, audit, lock, t0)
         finally:
             await lock.release()  # idempotent: _locked released it already unless it was interrupted
+
+    async def _recheck(self, plan: Plan, rebuild: Callable[[ClusterSnapshot], Plan]) -> str | None:
+        """Why the confirmed plan no longer holds on a fresh snapshot, or None if it still does."""
+        try:
+            fresh = rebuild(await self.snapshot())
+        except Exception as exc:
+            return f"the plan could not be re-checked before running ({type(exc).__name__}: {exc}): nothing was changed"
+        if not fresh.runnable:
+            failed = [f"{c.name}: {c.why}" for c in fresh.prechecks if not c.ok]
+            return ("the cluster changed since the plan was confirmed, it no longer passes its pre-checks: "
+                    + (fresh.refusal or "; ".join(failed)) + ": nothing was changed")
+        changes = step_changes(plan, fresh)
+        if changes:
+            return ("the cluster changed since the plan was confirmed, its steps are now different: "
+                    + "; ".join(changes) + ": nothing was changed, build and confirm the plan again")
+        return None
 
     async def _locked(self, plan: Plan, audit: Audit, lock: ClusterLock, t0: float) -> Outcome:
         await audit.write("start", plan=plan.render(), lock_on=lock.held, lock_skipped=lock.skipped)

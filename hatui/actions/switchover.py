@@ -13,6 +13,7 @@ import shlex
 
 from hatui.actions.plan import Check, Plan, Step, Verify, peer_of, unknown_node
 from hatui.config import Config
+from hatui.diagnosis import role_dependent
 from hatui.model import ClusterSnapshot, NodeSnapshot, TrackFile, VrrpInstance
 
 MARGIN = 10  # how far below the target's priority the demoted node goes
@@ -67,6 +68,32 @@ def drbd_on(target: str, source: str, cfg: Config) -> Verify:
     return Verify(f"DRBD {cfg.drbd.resource} Primary and {cfg.drbd.mount_point} mounted on {target} only", holds, 15)
 
 
+def _highest(inst: VrrpInstance | None, hook: TrackFile | None) -> int:
+    """The most the node's priority can reach without its maintenance hook: base, every check passing, the
+    other track files' raises — not its priority of the moment, which a check that has not re-run since
+    the last role change would make too low."""
+    if inst is None:
+        return 0
+    return ((inst.base_priority or 0) + sum(max(0, sc.weight or 0) for sc in inst.track_scripts)
+            + sum(max(0, (tf.weight or 0) * (tf.value or 0)) for tf in inst.track_files if tf is not hook))
+
+
+def _while_secondary(inst: VrrpInstance | None, hook: TrackFile | None) -> int:
+    """The node's priority as a Secondary with its maintenance hook cleared: its role-dependent checks
+    fail (see diagnosis.role_dependent) whatever they last reported — right after a switchover the old
+    master's chk_drbd still says GOOD until it re-runs — and a check not known to pass counts as failing."""
+    if inst is None:
+        return 0
+    prio = inst.base_priority or 0
+    for sc in inst.track_scripts:
+        if sc.weight is None:
+            continue
+        bad = sc.status != "GOOD" or role_dependent(sc.name)
+        if (sc.weight < 0 and bad) or (sc.weight > 0 and not bad):
+            prio += sc.weight
+    return prio + sum((tf.weight or 0) * (tf.value or 0) for tf in inst.track_files if tf is not hook)
+
+
 def plan_switchover(snap: ClusterSnapshot, cfg: Config, target: str, lock_owner: str | None = None) -> Plan:
     title = f"Switchover to {target}"
     if (refused := unknown_node("switchover", title, target, cfg)) is not None:
@@ -100,7 +127,7 @@ def plan_switchover(snap: ClusterSnapshot, cfg: Config, target: str, lock_owner:
     bad = [sc for sc in (t_inst.track_scripts if t_inst else ()) if sc.status != "GOOD"]
     t_role = _role(snap, cfg, target)
     # the seed's chk_drbd fails on every healthy Secondary: it passes once the target is promoted
-    excused = [sc for sc in bad if "drbd" in sc.name.lower() and t_role == "Secondary"]
+    excused = [sc for sc in bad if role_dependent(sc.name) and t_role == "Secondary"]
     blocking = [sc for sc in bad if sc not in excused]
     why = "all pass" if not bad else ", ".join(
         f"{sc.name} {sc.status}" + (" (fails only because the target is Secondary: passes once promoted)"
@@ -118,17 +145,16 @@ def plan_switchover(snap: ClusterSnapshot, cfg: Config, target: str, lock_owner:
     if t_inst and hook_t and hook_t.value:
         steps.append(Step(target, _write_value(cfg, 0), f"{target} leaves maintenance ({hook_t.value} → 0)",
                           undo=_write_value(cfg, hook_t.value)))
-    # the most the active node can reach (base plus positive weights), not its priority of the moment: a
-    # check that has not re-run since the last promotion would otherwise make the demotion too small
-    s_max = ((s_inst.base_priority or 0) + sum(max(0, sc.weight or 0) for sc in s_inst.track_scripts)
-             if s_inst else 0)
-    t_eff = ((t_inst.effective_priority or 0) if t_inst else 0) - (
-        hook_t.value * (hook_t.weight or 1) if hook_t and hook_t.value else 0)
+    s_max = _highest(s_inst, hook_s)
+    t_floor = _while_secondary(t_inst, hook_t)
     current = hook_s.value or 0 if hook_s else 0
-    value = min(-1, -(s_max - t_eff) - MARGIN)
+    weight = hook_s.weight or 1 if hook_s else 1
+    # the VIP moves while the target is still Secondary: the source, at the most it can reach, must end up
+    # MARGIN below that (rounded up to the hook's weight)
+    value = min(-1, (t_floor - MARGIN - s_max) // weight)  # floor: -ceil(needed / weight)
     steps.append(Step(source, _write_value(cfg, value),
-                      f"{source}'s priority drops to at most {s_max + value} (below {target}'s {t_eff}): "
-                      f"keepalived moves the VIP to {target}",
+                      f"{source}'s priority drops to at most {s_max + value * weight} (below {target}'s {t_floor} "
+                      f"while it is still Secondary): keepalived moves the VIP to {target}",
                       verify=vip_only_on(target, cfg), undo=_write_value(cfg, current),
                       undo_verify=vip_only_on(source, cfg)))
     mp = shlex.quote(cfg.drbd.mount_point)

@@ -74,6 +74,30 @@ class HatuiApp(App[None]):
         self._shown_events: list[FailoverEvent] = []
         self.first_frame_at: float | None = None
         self.collector_error: str | None = None
+        self._quit_asked = False  # quit was pressed once while an action ran (see action_quit)
+
+    def _running_wizard(self):
+        from hatui.tui.wizard import ActionWizard
+
+        return next((s for s in self.screen_stack if isinstance(s, ActionWizard) and s.running), None)
+
+    async def action_quit(self) -> None:
+        """q, ctrl+q and the palette's Quit.  While an action runs, quitting would leave it half-done with
+        no undo and no end record: the first quit asks, the second aborts it, and the app quits only once
+        the executor has undone what it could and written its end record (the wizard calls exit then)."""
+        wizard = self._running_wizard()
+        if wizard is None:
+            self.exit()
+            return
+        if wizard.quit_after:
+            self.notify("aborting the action: hatui quits once its undo is done and its end record written",
+                        severity="warning")
+        elif not self._quit_asked:
+            self._quit_asked = True
+            self.notify("an action is running: q again to abort it and quit after the undo", severity="warning",
+                        timeout=10)
+        else:
+            wizard.abort_and_quit()
 
     def get_default_screen(self) -> Screen:
         return MainScreen()
@@ -242,7 +266,9 @@ class HatuiApp(App[None]):
         except Exception as exc:  # the nodes could not be read: say so, build nothing
             self.notify(f"cannot build the plan: {type(exc).__name__}: {exc}", severity="error", markup=False)
             return
-        self.push_screen(ActionWizard(spec.build(snap, self.config, node, owner)))
+        # the executor rebuilds it once the lock is taken (no owner then: the lock is its own), see S2
+        self.push_screen(ActionWizard(spec.build(snap, self.config, node, owner),
+                                      rebuild=lambda s: spec.build(s, self.config, node, None)))
 
     def _menu(self, menu: str) -> None:
         from hatui.tui.wizard import ActionMenu

@@ -3,6 +3,8 @@ live progress and the outcome.  It drives the same Executor as `hatui switchover
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
@@ -12,10 +14,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, RichLog, Static
 
 from hatui.actions.plan import Plan
+from hatui.model import ClusterSnapshot
 
 
 class ActionWizard(ModalScreen[None]):
-    BINDINGS = [Binding("escape", "close", "close"), Binding("ctrl+a", "abort", "abort a running action")]
+    # q reaches the app's quit from this modal screen too (the confirmation Input keeps its own q): while the
+    # action runs, the app's action_quit asks first, then aborts and quits after the undo
+    BINDINGS = [Binding("escape", "close", "close"), Binding("ctrl+a", "abort", "abort a running action"),
+                Binding("q", "app.quit", "quit", show=False)]
     DEFAULT_CSS = """
     ActionWizard { align: center middle; }
     ActionWizard > Vertical { width: 96%; max-width: 120; height: 92%; border: thick $warning; background: $surface; }
@@ -25,12 +31,14 @@ class ActionWizard(ModalScreen[None]):
     ActionWizard #state { padding: 0 1; }
     """
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, rebuild: Callable[[ClusterSnapshot], Plan] | None = None) -> None:
         super().__init__()
         self.plan = plan
+        self.rebuild = rebuild  # the same builder, run again once the lock is taken (the executor re-checks)
         self.running = False
         self.finished = False
         self.executor = None
+        self.quit_after = False  # the operator quit during the run: exit once the executor has ended it
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -73,7 +81,7 @@ class ActionWizard(ModalScreen[None]):
         self.executor = Executor(app.config, app.collector, progress=log.write,  # type: ignore[attr-defined]
                                  read_only=app.read_only)  # type: ignore[attr-defined]
         try:
-            outcome = await self.executor.run(self.plan)
+            outcome = await self.executor.run(self.plan, rebuild=self.rebuild)
             state = escape(outcome.state)
             text = (f"[b green]DONE[/] in {outcome.duration_s:.1f} s: {state}" if outcome.ok
                     else f"[b red]STOPPED[/] after {outcome.duration_s:.1f} s. The cluster is now: {state}")
@@ -84,7 +92,18 @@ class ActionWizard(ModalScreen[None]):
                     "main view")
         self.running = False
         self.finished = True
+        self.app._quit_asked = False  # type: ignore[attr-defined]
+        if self.quit_after:  # the undo is done and the end record written (executor.run has returned)
+            self.app.exit()
+            return
         self.query_one("#state", Static).update(text + "  (escape closes)")
+
+    def abort_and_quit(self) -> None:
+        """Abort the running action (undo) and quit the app once the executor has finished."""
+        self.quit_after = True
+        self.action_abort()
+        self.query_one("#state", Static).update("[b yellow]Aborting, then quitting…[/] hatui quits once the "
+                                                "undo is done and the end record written.")
 
     def action_abort(self) -> None:
         if self.running and self.executor is not None and not self.executor.abort.is_set():
