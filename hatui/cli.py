@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     from hatui.actions.cli import add_parsers as add_actions
 
     add_actions(sub)
+    from hatui import sudoers_cli
+
+    sudoers_cli.add_parser(sub)
     found, missing = extra_commands()
     for command in found.values():
         command.add_parser(sub)
@@ -96,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"hatui: {exc}", file=sys.stderr)
         return 3 if args.cmd == "check" else 2
+    if args.cmd == "sudoers":
+        from hatui import sudoers_cli
+
+        return sudoers_cli.run(args, config)
     from hatui.actions.cli import handles
 
     if handles(args.cmd):

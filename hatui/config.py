@@ -32,6 +32,9 @@ class NodeConfig:
     identity_file: Path | None = None  # None: use the SSH agent
     known_hosts: Path = Path("~/.ssh/known_hosts")
     jump_host: str | None = None
+    # None: `user` is root and runs everything itself; "sudo": `user` is an ordinary user, and the few
+    # commands that need root run through `sudo -n`, each one exact command (`hatui sudoers`)
+    become: str | None = None
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,7 @@ class _Reader:
 
 
 def _node(r: _Reader) -> NodeConfig:
-    m = r.mapping({"name", "host", "port", "user", "identity_file", "known_hosts", "jump_host"})
+    m = r.mapping({"name", "host", "port", "user", "identity_file", "known_hosts", "jump_host", "become"})
     for required in ("name", "host"):
         if required not in m:
             raise r.error(f"missing `{required}`")
@@ -181,6 +184,13 @@ def _node(r: _Reader) -> NodeConfig:
     if "jump_host" in m:
         kwargs["jump_host"] = m["jump_host"].string(re.compile(r"^([^@\s]+@)?[A-Za-z0-9_.-]+(:\d+)?$"),
                                                     "[user@]host[:port]")
+    if "become" in m:
+        become = m["become"].scalar()
+        if become not in ("sudo", None, "none"):
+            raise m["become"].error(f"expected `sudo` (or `none`), got {become!r}")
+        kwargs["become"] = "sudo" if become == "sudo" else None
+    if kwargs.get("become") == "sudo" and kwargs.get("user", "root") == "root":
+        raise m["become"].error("`become: sudo` is for an ordinary SSH user: set `user` to it (root needs no sudo)")
     return NodeConfig(**kwargs)
 
 

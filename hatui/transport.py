@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import shlex
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ import asyncssh
 
 from hatui.config import Config, NodeConfig
 from hatui.model import CommandResult
+from hatui.privilege import root_of
 
 __all__ = ["CommandResult", "HostKeyError", "NodeTransport", "TransportError", "transports"]
 
@@ -140,6 +142,9 @@ class NodeTransport:
                 await self._drop()
                 raise TransportError(f"{self.node.name}: cannot open a shell: {_why(exc)}") from None
             self.stats.channels_opened += 1
+            prelude = root_of(self.node).shell_prelude()
+            if prelude:  # `become: sudo`: sudo's PATH, and the function that marks what sudo refused
+                self._shell.stdin.write(prelude + "\n")
         return self._shell
 
     async def batch(self, commands: dict[str, str], timeout_s: float | None = None) -> dict[str, CommandResult]:
@@ -175,8 +180,12 @@ class NodeTransport:
     # ---- fresh exec channel (actions) ---------------------------------------------------------
     async def exec(self, command: str, timeout_s: float | None = None) -> CommandResult:
         conn = await self.connect()
+        prelude = root_of(self.node).shell_prelude()
+        # an ordinary user's login shell may not be bash: bash runs the prelude, then the command
+        remote = (f"exec /bin/bash --noprofile --norc -c {shlex.quote(prelude + chr(10) + command)}" if prelude
+                  else command)
         try:
-            res = await asyncio.wait_for(conn.run(command, check=False, stderr=asyncssh.STDOUT),
+            res = await asyncio.wait_for(conn.run(remote, check=False, stderr=asyncssh.STDOUT),
                                          timeout_s or self.timeout_s)
         except TimeoutError:
             raise TransportError(f"{self.node.name}: `{command}` did not finish within "
