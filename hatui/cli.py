@@ -60,9 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     from hatui.actions.cli import add_parsers as add_actions
 
     add_actions(sub)
-    from hatui import sudoers_cli
+    from hatui import init_cli, sudoers_cli
 
     sudoers_cli.add_parser(sub)
+    init_cli.add_parser(sub)
     found, missing = extra_commands()
     for command in found.values():
         command.add_parser(sub)
@@ -92,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd in missing:
         print(not_installed(args.cmd, missing[args.cmd]), file=sys.stderr)
         return 2
+    if args.cmd == "init":
+        from hatui import init_cli
+
+        return init_cli.run(args)
     from hatui.config import ConfigError, load
 
     try:
