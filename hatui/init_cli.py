@@ -86,7 +86,8 @@ async def read_node(node: NodeConfig, say: Say) -> NodeAnswers:
     try:
         first = await t.batch({
             "hostname": "hostname", "signums": keepalived.signums_command(root),
-            "ka_json": keepalived.JSON_COMMAND, "ka_data": keepalived.DATA_COMMAND,
+            "ka_json": keepalived.dump_command(keepalived.JSON_FILE, root),
+            "ka_data": keepalived.dump_command(keepalived.DATA_FILE, root),
             "galera": f"cat {MYSQL_CONFIGS} 2>/dev/null; true", "proc": "[ -e /proc/drbd ]",
         }, timeout_s=20)
         refused = privilege.all_refusals(r.output for r in first.values())

@@ -151,3 +151,34 @@ def test_the_missing_line_for_a_command_with_spaces_in_an_argument():
                                   "/usr/bin/mysql -e SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'")
     assert line == ("hatui ALL=(root) NOPASSWD: /usr/bin/mysql -e SET GLOBAL "
                     "wsrep_provider_options\\='pc.bootstrap\\=YES'")
+
+
+def test_a_step_refused_by_sudo_fails_naming_the_missing_sudoers_line(tmp_path: Path):
+    import asyncio
+
+    from hatui.actions.executor import Executor
+    from hatui.actions.plan import Plan, Step
+
+    refused = run_with_fake_sudo(tmp_path, "sudo -n rm -rf /run/hatui-action.lock").stdout
+
+    class Transport:
+        node = SUDO_CONFIG.nodes[0]
+
+        async def connect(self):
+            return None
+
+        async def exec(self, command, timeout_s=None):
+            return CommandResult(1, refused)
+
+    class Collector:
+        transports = {"node1": Transport()}
+
+        async def fresh(self):
+            return recording("healthy")
+
+    ex = Executor(SUDO_CONFIG, Collector(), progress=lambda m: None)
+    plan = Plan("x", "x", "node1", (), (Step("node1", "sudo -n rm -rf /run/hatui-action.lock", "gone"),))
+    result = asyncio.run(ex._step(1, plan.steps[0]))
+    assert result.status == "failed"
+    assert "sudo on node1 refused `/usr/bin/rm -rf /run/hatui-action.lock`" in result.detail
+    assert "hatui ALL=(root) NOPASSWD: /usr/bin/rm -rf /run/hatui-action.lock" in result.detail

@@ -491,6 +491,14 @@ JSON_COMMAND = f"[ -r {JSON_FILE} ] && printf '%s\\n' \"$(< {JSON_FILE})\""
 DATA_COMMAND = f"[ -r {DATA_FILE} ] && printf '%s\\n' \"$(< {DATA_FILE})\""
 
 
+def dump_command(path: str, root: Root = AS_ROOT) -> str:
+    """Read a dump.  keepalived writes them mode 0600, root's: an unprivileged user reads through sudo."""
+    if not root.unprivileged:
+        return {JSON_FILE: JSON_COMMAND, DATA_FILE: DATA_COMMAND}.get(path) or \
+            f"[ -r {quote(path)} ] && printf '%s\\n' \"$(< {quote(path)})\""
+    return f"[ -e {quote(path)} ] && {root('cat', path)}"
+
+
 def signums_command(root: Root = AS_ROOT) -> str:
     """First cycle: learn the signal numbers, ask for both dumps and wait (<= 1 s) until both are rewritten.
     As root `kill` signals the pid is_keepalived checked; through sudo, one exact pkill per signal that
@@ -527,7 +535,7 @@ def signal_command(json_signum: int, data_signum: int, pid_file: str = PID_FILE,
 
 def root_argvs(signums: tuple[int, int] = DEFAULT_SIGNUMS) -> list[tuple[str, ...]]:
     """The exact commands the keepalived probe runs as root when the SSH user is not root."""
-    return [("rm", "-f", JSON_FILE, DATA_FILE),
+    return [("rm", "-f", JSON_FILE, DATA_FILE), ("cat", JSON_FILE), ("cat", DATA_FILE),
             *(("pkill", "--signal", str(n), "--pidfile", PID_FILE, "--exact", "keepalived") for n in signums)]
 
 
@@ -587,9 +595,9 @@ class KeepalivedReader:
         if self.signums is None:
             cmds["signums"] = signums_command(self.root)
         cmds["ka_pid"] = pid_command(root=self.root)
-        cmds["ka_json"] = JSON_COMMAND
+        cmds["ka_json"] = dump_command(JSON_FILE, self.root)
         if cycle % self.DATA_EVERY == 0 or self.last_data is None:
-            cmds["ka_data"] = DATA_COMMAND
+            cmds["ka_data"] = dump_command(DATA_FILE, self.root)
         if self.signums is not None:
             cmds["ka_signal"] = signal_command(*self.signums, root=self.root)
         return cmds
@@ -606,7 +614,7 @@ class KeepalivedReader:
         if "ka_data" not in res and self.last_data is not None and key != self.key_at_data:
             # state or priority moved since the data dump held: its GOOD/BAD and track-file values are
             # stale. The file on the node was rewritten with the JSON just read: fetch it now.
-            extra = await run_more({"ka_data": DATA_COMMAND})
+            extra = await run_more({"ka_data": dump_command(DATA_FILE, self.root)})
             if "ka_data" in extra:
                 res["ka_data"] = CommandResult(extra["ka_data"].exit_status, redact(extra["ka_data"].output))
         if "ka_data" in res:

@@ -46,6 +46,15 @@ class NodeReader:
         outputs into `res["sudo_refused"]`) and return the new log events."""
         if self.root.unprivileged:
             take_refusals(res)
+            fetch = run_more
+
+            async def run_more(cmds: dict[str, str]) -> dict[str, CommandResult]:
+                more = await fetch(cmds)
+                take_refusals(more)
+                if "sudo_refused" in more:
+                    before = res["sudo_refused"].output + "\n" if "sudo_refused" in res else ""
+                    res["sudo_refused"] = CommandResult(0, before + more.pop("sudo_refused").output)
+                return more
         await self.keepalived.absorb(res, run_more)
         if "maintenance" in res:
             self._mark = res["maintenance"]
