@@ -33,6 +33,17 @@ from hatui.transport import HostKeyError, NodeTransport, TransportError, transpo
 
 MAX_EVENTS = 500
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 15.0)
+STREAM_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
+# after a stream event, the next poll waits at least this long after the previous one began: a flood
+# of events (a flapping notify script) costs at most 20 polls a second, not a busy loop
+EVENT_MIN_GAP_S = 0.05
+
+
+def cycle_deadline_s(config: Config) -> float:
+    """How long one cycle may take before the node counts as not answering: 1.5 intervals (at most the
+    command timeout), so a hung node is shown unreachable within 2 intervals + 0.5 s of hanging, while
+    a slow but answering one (300 ms of delay) is not."""
+    return max(0.5, min(config.command_timeout_s, 1.5 * config.poll_interval_s))
 
 
 @dataclass
@@ -48,6 +59,8 @@ class _NodeLoop:
     done: int = 0  # cycles finished
     wanted: int = 0  # the cycle a `fresh()` caller waits for
     progress: asyncio.Event = field(default_factory=asyncio.Event)  # set (and replaced) after each cycle
+    stream: str = "starting"  # the change stream's state, shown with the node
+    last_poll_started: float = 0.0
 
 
 class Collector:
@@ -72,6 +85,7 @@ class Collector:
         self._web_started = self._web_done = self._web_wanted = 0
         self._web_progress = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
         self.latest: ClusterSnapshot | None = None
         # called with (node, raw poll) after every successful poll: used to record fixtures
         self.recorder: Callable[[str, dict], None] | None = None
@@ -83,8 +97,8 @@ class Collector:
     # ---- one node, one cycle (called by that node's loop only) -----------------------------------
     async def _galera(self, lp: _NodeLoop) -> tuple[list[tuple[str, str]] | None, str | None]:
         try:
-            port = await lp.transport.mysql_port(self.config.mariadb.socket)
-            query = lambda: lp.wsrep.query(host="127.0.0.1", port=port)  # noqa: E731
+            local_socket = await lp.transport.mysql_socket(self.config.mariadb.socket)
+            query = lambda: lp.wsrep.query(unix_socket=local_socket)  # noqa: E731
             rows = await asyncio.wait_for(asyncio.to_thread(query), self.config.command_timeout_s + 1)
         except (TimeoutError, pymysql.MySQLError, OSError, TransportError) as exc:
             lp.wsrep.close()
@@ -95,9 +109,15 @@ class Collector:
         lp = self._loops[name]
         t0 = time.perf_counter()
         galera_task = asyncio.ensure_future(self._galera(lp))
+        deadline = cycle_deadline_s(self.config)
         try:
-            res = await lp.transport.batch(lp.reader.commands())
-            galera_rows, mysql_error = await galera_task
+            res = await lp.transport.batch(lp.reader.commands(), timeout_s=deadline)
+            try:
+                galera_rows, mysql_error = await asyncio.wait_for(asyncio.shield(galera_task),
+                                                                  max(0.1, deadline - (time.perf_counter() - t0)))
+            except TimeoutError:  # the node answers but its MariaDB does not: not an unreachable node
+                galera_task.add_done_callback(lambda _t: None)
+                galera_rows, mysql_error = None, "MariaDB did not answer within the cycle"
         except TransportError as exc:
             galera_task.cancel()
             lp.wsrep.close()
@@ -119,7 +139,7 @@ class Collector:
         lp.snapshot = replace(
             snap, since_epoch_s=prev.since_epoch_s if prev.reachable and prev.since_epoch_s else time.time(),
             failover_events=tuple(lp.events), poll_latency_ms=(time.perf_counter() - t0) * 1000,
-            answered_at_epoch_s=time.time())
+            answered_at_epoch_s=time.time(), stream=lp.stream)
         return lp.snapshot
 
     def _unreachable(self, lp: _NodeLoop, why: str, kind: str = "network") -> NodeSnapshot:
@@ -185,6 +205,8 @@ class Collector:
             return
         for name in self._loops:
             self._tasks.append(asyncio.create_task(self._node_loop(name), name=f"poll-{name}"))
+            if self.config.streams:
+                self._tasks.append(asyncio.create_task(self._stream_loop(name), name=f"stream-{name}"))
         self._tasks.append(asyncio.create_task(self._web_loop(), name="poll-web"))
 
     async def run(self) -> None:
@@ -193,8 +215,12 @@ class Collector:
         await asyncio.gather(*self._tasks)
 
     def refresh_now(self) -> None:
+        """The operator's `r`: poll now, and try again a host key that was refused (after fixing known_hosts)."""
         for lp in self._loops.values():
             lp.failures = 0
+            retry = getattr(lp.transport, "retry_host_key", None)
+            if retry is not None and lp.snapshot.error_kind == "host-key":
+                retry()
             lp.wake.set()
         self._web_wake.set()
 
@@ -206,10 +232,11 @@ class Collector:
     async def _node_loop(self, name: str) -> None:
         lp = self._loops[name]
         interval = self.config.poll_interval_s
-        while True:
+        while not self._closing:
             started = time.monotonic()
             if not self.paused or lp.wanted > lp.done:
                 lp.started += 1
+                lp.wake.clear()  # an event from now on asks for another cycle
                 try:
                     await self._poll(name)
                 except Exception as exc:  # a bug or odd output must not end the loop (or freeze "live")
@@ -221,6 +248,8 @@ class Collector:
                 self._publish()
             if lp.wanted > lp.done:
                 delay = 0.0
+            elif lp.wake.is_set() and not lp.failures:  # a stream event came during this poll
+                delay = max(0.0, EVENT_MIN_GAP_S - (time.monotonic() - started))
             elif lp.snapshot.error_kind == "host-key":
                 # never a silent reconnect loop against a key that does not verify: wait for the
                 # operator (r, after fixing known_hosts) or a caller of fresh()
@@ -231,8 +260,36 @@ class Collector:
                 delay = max(0.0, interval - (time.monotonic() - started))
             await self._sleep(lp.wake, delay)
 
+    async def _stream_loop(self, name: str) -> None:
+        """Follow the node's change stream; each tag line wakes the node's loop (and, for an address,
+        the web check).  A stream that stops is restarted with backoff and said with the node."""
+        lp = self._loops[name]
+        failures = 0
+        while not self._closing:
+            try:
+                async for line in lp.transport.follow(lp.reader.stream_command()):
+                    if line == "ready":
+                        lp.stream, failures = "up", 0
+                        continue
+                    lp.wake.set()
+                    if line == "addr":
+                        self._web_wake.set()
+                why = "the stream ended"
+            except TransportError as exc:
+                why = str(exc)
+            except Exception as exc:  # never let the stream take the collector down
+                why = f"{type(exc).__name__}: {exc}"
+            if self._closing:
+                return
+            failures += 1
+            delay = STREAM_BACKOFF_S[min(failures - 1, len(STREAM_BACKOFF_S) - 1)]
+            lp.stream = f"restarting in {delay:g} s ({why})"
+            if lp.snapshot.error_kind != "host-key":  # a refused host key waits for the operator
+                lp.wake.set()  # poll now: what the stream would have told may have changed meanwhile
+            await asyncio.sleep(delay)
+
     async def _web_loop(self) -> None:
-        while True:
+        while not self._closing:
             started = time.monotonic()
             if not self.paused or self._web_wanted > self._web_done:
                 self._web_started += 1
@@ -257,15 +314,13 @@ class Collector:
         """Stop the loops and close every connection.  A loop that had died keeps its exception in
         `errors` (it was raised through `run()` already)."""
         self.errors: list[BaseException] = []
+        self._closing = True  # a loop whose cancel was swallowed (3.11's wait_for can) ends at its next turn
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-            except Exception as exc:
-                self.errors.append(exc)
+            while not task.done():
+                task.cancel()
+                await asyncio.wait([task], timeout=1.0)
+            if not task.cancelled() and task.exception() is not None:
+                self.errors.append(task.exception())  # type: ignore[arg-type]
         self._tasks.clear()
         for lp in self._loops.values():
             lp.wsrep.close()

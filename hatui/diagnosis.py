@@ -61,7 +61,13 @@ def reachability(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]:
             yield _f("critical", "node-unreachable", f"{n.node} unreachable{ago}",
                      f"hatui cannot reach {n.node}: {n.error or 'no answer'}. What it last showed may be stale.",
                      "Check the node's power and network; hatui keeps reconnecting with backoff.", n.node)
-        elif n.keepalived_running is False:
+        elif n.stream and n.stream not in ("up", "starting"):
+            yield _f("info", "stream-restarting", f"{n.node}'s change stream is {n.stream}",
+                     "The long-lived channel that tells hatui of a change at once (VIP, failover log, DRBD 9 events) "
+                     "stopped. What is shown is still polled every interval, only later.",
+                     "Nothing to do if it comes back; if not, check that `ip`, `tail` and `drbdsetup` run on the node.",
+                     n.node)
+        if n.reachable and n.keepalived_running is False:
             yield _f("critical", "keepalived-down", f"keepalived not running on {n.node}",
                      f"{n.node} takes no part in VRRP: it can neither hold nor take over the VIP.",
                      f"Start keepalived on {n.node} (systemctl start keepalived).", n.node)

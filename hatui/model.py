@@ -458,6 +458,8 @@ class NodeSnapshot:
     maintenance_since_epoch_s: int | None = None  # the maintenance file's mtime, when it holds a value
     maintenance_set_by: str | None = None  # from the node's hatui audit log
     answered_at_epoch_s: float | None = None  # when this node last answered a whole cycle
+    # the change stream (VIP, failover log, DRBD 9 events) that wakes the poll: "up", or why not
+    stream: str | None = None
     # commands sudo refused in this cycle (`become: sudo`): the program's path on the node, then its arguments
     sudo_refused: tuple[str, ...] = ()
 

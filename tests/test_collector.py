@@ -40,7 +40,7 @@ class ScriptedTransport:
                "addr": "", "drbd_proc": "", "grastate": ""}
         return {k: CommandResult(0, out.get(k, "")) for k in commands}
 
-    async def mysql_port(self, socket: str) -> int:
+    async def mysql_socket(self, socket: str) -> str:
         raise TransportError("no MariaDB in this test")
 
 

@@ -73,3 +73,106 @@ def test_password_is_read_from_env_not_stored(tmp_path, monkeypatch):
     monkeypatch.setenv("HATUI_TEST_PW", "s3cret")
     assert cfg.mariadb.password() == "s3cret"
     assert "s3cret" not in repr(cfg)
+
+
+# ---- P14: odd files and YAML tags are located errors, never tracebacks --------------------------------
+@pytest.mark.parametrize("line, where, words", [
+    ("poll_interval_s: !custom 5\n", "c.yaml:8: poll_interval_s:", "tag !custom is not accepted"),
+    ("poll_interval_s: !!int 'abc'\n", "c.yaml:8: poll_interval_s:", "'abc' cannot be read as !!int"),
+    ("poll_interval_s: !!timestamp 'x'\n", "c.yaml:8: poll_interval_s:", "tag !!timestamp is not accepted"),
+    ("poll_interval_s: !!float 'fast'\n", "c.yaml:8: poll_interval_s:", "cannot be read as !!float"),
+    ("poll_interval_s: !!bool 'x'\n", "c.yaml:8: poll_interval_s:", "cannot be read as !!bool"),
+    ("web:\n  url: !!binary aGk=\n", "c.yaml:9: web.url:", "tag !!binary is not accepted"),
+    ("actions: !!python/object:os.system {}\n", "c.yaml:8: actions:", "is not accepted"),
+    ("failover_log: \x07/var/log/x\n", "c.yaml:8: failover_log:", "is not allowed in YAML"),
+])
+def test_yaml_tags_and_odd_characters_are_located_errors(line, where, words):
+    with pytest.raises(ConfigError) as err:
+        parse(GOOD + line, Path("c.yaml"))
+    assert str(err.value).startswith(where), err.value
+    assert words in str(err.value), err.value
+
+
+def test_a_non_utf8_file_names_line_key_and_fix(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_bytes(GOOD.encode() + b"web:\n  expect_text: 'caf\xe9'\n")
+    with pytest.raises(ConfigError) as err:
+        load(str(path))
+    assert str(err.value).startswith(f"{path}:9: web.expect_text: byte 0xe9 at column 20 is not UTF-8"), err.value
+    assert "save the file as UTF-8" in str(err.value)
+
+
+@pytest.mark.parametrize("cmd, code", [("status", 2), ("check", 3)])
+@pytest.mark.parametrize("tail", [b"poll_interval_s: !custom 5\n", b"poll_interval_s: !!int 'abc'\n",
+                                  b"poll_interval_s: !!timestamp 'x'\n", b"# caf\xe9\n"])
+def test_cli_exit_codes_for_bad_files(tmp_path, capsys, cmd, code, tail):
+    from hatui.cli import main
+
+    path = tmp_path / "c.yaml"
+    path.write_bytes(GOOD.encode() + tail)
+    assert main(["--config", str(path), cmd]) == code
+    err = capsys.readouterr().err
+    assert err.startswith(f"hatui: {path}:8: "), err
+
+
+# ---- P7: the config accepts exactly what the probes accept --------------------------------------------
+@pytest.mark.parametrize("text, where, words", [
+    (GOOD + "failover_log: /var/log/../etc/shadow\n", "c.yaml:8: failover_log:", "not a valid absolute path"),
+    (GOOD + "failover_log: /var/log/..\n", "c.yaml:8: failover_log:", "not a valid absolute path"),
+    (GOOD + "drbd:\n  mount_point: /mnt/../etc\n", "c.yaml:9: drbd.mount_point:", "not a valid absolute path"),
+    (GOOD + "mariadb:\n  socket: /run/../x.sock\n", "c.yaml:9: mariadb.socket:", "not a valid absolute path"),
+    (GOOD + "actions:\n  maintenance_file: /etc/../m\n", "c.yaml:9: actions.maintenance_file:", "not a valid"),
+])
+def test_paths_the_probes_would_refuse_are_refused_at_load(text, where, words):
+    with pytest.raises(ConfigError) as err:
+        parse(text, Path("c.yaml"))
+    assert str(err.value).startswith(where), err.value
+    assert words in str(err.value), err.value
+
+
+def test_every_config_path_and_name_passes_the_probes_validators(tmp_path):
+    from hatui.probes import valid_name, valid_path
+
+    cfg = load(str(ROOT / "config.example.yaml"))
+    for p in (cfg.failover_log, cfg.drbd.device, cfg.drbd.mount_point, cfg.drbd.proc_file, cfg.mariadb.socket,
+              cfg.actions.maintenance_file):
+        assert valid_path(p) == p
+    assert valid_name(cfg.drbd.resource) and valid_name(cfg.keepalived_instance)
+    # a name the probes accept is accepted here too (one validator, not two regexes that drift)
+    cfg = parse(GOOD + "drbd:\n  resource: data+logs\n", tmp_path / "c.yaml")
+    assert cfg.drbd.resource == "data+logs"
+
+
+# ---- P16/P7: jump hosts as ssh -J writes them; forward_agent is opt-in --------------------------------
+@pytest.mark.parametrize("text, user, host, port", [
+    ("bastion", None, "bastion", 22),
+    ("bastion.example.com:2222", None, "bastion.example.com", 2222),
+    ("admin@10.0.0.9", "admin", "10.0.0.9", 22),
+    ("admin@[2001:db8::1]:2222", "admin", "2001:db8::1", 2222),
+    ("[2001:db8::1]", None, "2001:db8::1", 22),
+    ("2001:db8::1", None, "2001:db8::1", 22),
+])
+def test_jump_host_forms(tmp_path, text, user, host, port):
+    cfg = parse(GOOD.replace("    port: 2222\n", f"    jump_host: '{text}'\n"), tmp_path / "c.yaml")
+    jump = cfg.node("node2").jump_host
+    assert (jump.user, jump.host, jump.port) == (user, host, port)
+
+
+@pytest.mark.parametrize("text", ["admin@", "bastion:", "bastion:99999", "[2001:db8::1", "[2001:db8::1]x",
+                                  "Bad User@h", "a@b@c", "host name", "[bastion]:22", "h:-1"])
+def test_bad_jump_hosts_are_located_errors(text):
+    with pytest.raises(ConfigError) as err:
+        parse(GOOD.replace("    port: 2222\n", f"    jump_host: '{text}'\n"), Path("c.yaml"))
+    assert str(err.value).startswith("c.yaml:6: nodes[1].jump_host:"), err.value
+
+
+def test_forward_agent_is_off_unless_asked(tmp_path):
+    cfg = parse(GOOD, tmp_path / "c.yaml")
+    assert not cfg.node("node1").forward_agent
+    cfg = parse(GOOD.replace("    port: 2222\n", "    forward_agent: true\n"), tmp_path / "c.yaml")
+    assert cfg.node("node2").forward_agent and not cfg.node("node1").forward_agent
+
+
+def test_ipv6_node_host_in_brackets_is_the_bare_address(tmp_path):
+    cfg = parse(GOOD.replace("host: 10.0.0.2", "host: '[2001:db8::2]'"), tmp_path / "c.yaml")
+    assert cfg.node("node2").host == "2001:db8::2"

@@ -59,7 +59,7 @@ class LogNode:
         finally:
             self.concurrent -= 1
 
-    async def mysql_port(self, socket: str) -> int:
+    async def mysql_socket(self, socket: str) -> int:
         raise TransportError("no MariaDB here")
 
     async def close(self) -> None:

@@ -68,7 +68,7 @@ class HostKeyRefused:
         raise HostKeyError("node1 (198.18.0.11): host key not verified against /x/known_hosts: "
                            "Host key is not trusted")
 
-    async def mysql_port(self, socket):
+    async def mysql_socket(self, socket):
         raise HostKeyError("host key")
 
     async def close(self):
@@ -109,7 +109,7 @@ class Crashing:
         self.calls += 1
         raise ValueError("invalid literal for int() with base 10: '²'")
 
-    async def mysql_port(self, socket):
+    async def mysql_socket(self, socket):
         raise ValueError("no")
 
     async def close(self):
@@ -301,3 +301,12 @@ async def test_escape_sequences_in_the_web_page_never_reach_the_screen(tmp_path)
     async with server:
         w = await fetch_web(f"http://127.0.0.1:{port}/", "HA Web Service is running on node", 3)
     assert w.ok and w.node == "node1" and "\x1b" not in w.body
+
+
+def test_every_finding_code_is_documented():
+    import re
+
+    root = Path(__file__).parents[1]
+    codes_in_rules = set(re.findall(r'_f\("[a-z]+", "([a-z0-9-]+)"', (root / "hatui" / "diagnosis.py").read_text()))
+    documented = set(re.findall(r"^\| `([a-z0-9-]+)` \|", (root / "docs" / "findings.md").read_text(), re.M))
+    assert codes_in_rules and codes_in_rules <= documented, codes_in_rules - documented

@@ -39,6 +39,7 @@ def every_command(cfg) -> list[str]:
     lock and the audit."""
     out: list[str] = []
     reader = NodeReader(cfg, "node1")
+    out.append(reader.stream_command())
     for _cycle in range(1, 8):
         out += reader.commands().values()
         reader.keepalived.signums = (36, 10)

@@ -53,7 +53,7 @@ async def test_failover_is_shown():
         findings = text_of(app.screen.query_one(FindingsPanel))
         assert "MariaDB not answering on node1" in findings
         log = app.screen.query_one("#log", RichLog)
-        assert any("State changed to MASTER" in line.text for line in log.lines)
+        assert any("VI_1 → MASTER" in line.text for line in log.lines)
 
 
 async def test_resync_shows_progress():
@@ -241,3 +241,52 @@ async def test_wizard_typing_goes_to_the_confirmation_and_page_keys_scroll_the_p
         await pilot.press("pageup")
         await pilot.pause()
         assert plan_view.scroll_y == 0
+
+
+def test_snapshot_svg_200x60(snap_compare):
+    async def before(pilot):
+        await show(pilot, "resync")
+
+    assert snap_compare(app_with("resync"), terminal_size=(200, 60), run_before=before)
+
+
+async def test_80x24_shows_the_whole_pair_on_the_first_screen():
+    from hatui.tui.widgets.overview import OverviewPanel
+
+    app = app_with("failover")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await show(pilot, "failover")
+        screen = app.screen
+        visible = {w.id for w in screen.query(".panel") if w.display and w.region.height > 0
+                   and w.region.bottom <= 24}
+        assert {"overview", "findings", "log"} <= visible, visible
+        overview = "\n".join(line.text for line in screen.query_one(OverviewPanel).render_lines(
+            screen.query_one(OverviewPanel).region.reset_offset))
+        for wanted in ("40 of 100", "90 of 90", "Secondary UpToDate", "Primary UpToDate mounted", "MariaDB down",
+                       "Primary Synced 1/2", "answered by node2"):
+            assert wanted in overview, wanted
+        findings = screen.query_one(FindingsPanel)
+        assert text_of(findings).splitlines()[0].strip().startswith("CRIT MariaDB not answering on node1")
+        assert len(text_of(findings).splitlines()) == len(app.snapshot.findings)  # one line each
+        log = screen.query_one("#log", RichLog)
+        assert log.region.height >= 5 and any("→ MASTER" in line.text for line in log.lines)
+
+
+async def test_enter_expands_a_finding_and_z_maximises_the_panel():
+    app = app_with("failover")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await show(pilot, "failover")
+        findings = app.screen.query_one(FindingsPanel)
+        findings.focus()
+        await pilot.pause()
+        before = len(text_of(findings).splitlines())
+        await pilot.press("enter")
+        await pilot.pause()
+        text = text_of(findings)
+        assert len(text.splitlines()) > before and "→ Check mariadb on node1" in text
+        await pilot.press("z")
+        await pilot.pause()
+        assert app.screen.maximized is findings
+        await pilot.press("z")
+        await pilot.pause()
+        assert app.screen.maximized is None

@@ -9,9 +9,9 @@ and always for the `end` record.
 from __future__ import annotations
 
 import asyncio
-import getpass
 import json
 import os
+import pwd
 import socket
 import time
 from collections.abc import Callable
@@ -27,13 +27,35 @@ RETRY_DOWN_S = 30.0
 AUDIT_TIMEOUT_S = 5.0
 
 
+def os_user() -> str:
+    """Who runs hatui, from the OS (the real uid), not from $USER/$LOGNAME as getpass.getuser() reads them:
+    the audit record and the lock owner must not be whatever the environment claims."""
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return f"uid {os.getuid()}"
+
+
+def append_private(path: Path, line: str) -> None:
+    """Append to a file that only this user can read (0600) in a directory only this user can enter (0700):
+    the audit log names commands, nodes and outputs."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)  # an older hatui (or mkdir -p) made it 0755
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, (line + "\n").encode())
+    finally:
+        os.close(fd)
+
+
 class Audit:
     def __init__(self, collector: Collector, action: str, target: str | None,
                  progress: Callable[[str], None] = lambda m: None, on_nodes: bool = True) -> None:
         """on_nodes=False: the local copy only (read-only mode writes nothing on the nodes)."""
         self.collector = collector
         self.progress = progress
-        self.base = {"user": getpass.getuser(), "host": socket.gethostname(), "pid": os.getpid(),
+        self.base = {"user": os_user(), "host": socket.gethostname(), "pid": os.getpid(),
                      "action": action, "target": target, "id": f"{int(time.time())}-{os.getpid()}"}
         self.pending: dict[str, list[str]] = {n: [] for n in collector.transports} if on_nodes else {}
         self._down_at: dict[str, float] = {}
@@ -59,9 +81,7 @@ class Audit:
     def _local(self, line: str) -> bool:
         path = LOCAL_AUDIT
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("a") as f:
-                f.write(line + "\n")
+            append_private(path, line)
         except OSError as exc:
             self._fail("local", f"the local copy {path} was not written: {exc}")
             return False

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
 import os
 import shlex
 import socket
@@ -21,13 +20,17 @@ from dataclasses import dataclass
 
 from hatui.actions import commands
 from hatui.actions.commands import LOCK_DIR
+from hatui.actions.audit import os_user
 from hatui.collector import Collector
 from hatui.privilege import AS_ROOT, Root, root_of
 from hatui.transport import TransportError
 
+
 def _root(transport: object) -> Root:
     """The privilege of the node a transport reaches (a test's fake transport: root)."""
     return root_of(getattr(transport, "node", None))
+
+
 REFRESH_S = 10.0  # how often a running owner touches its heartbeat
 STALE_AFTER_REFRESHES = 6
 LOCK_COMMAND_TIMEOUT_S = 5.0
@@ -122,7 +125,7 @@ class ClusterLock:
     def __init__(self, collector: Collector, action: str, progress: Callable[[str], None] = lambda m: None) -> None:
         self.collector = collector
         self.progress = progress
-        self.token = f"{getpass.getuser()}@{socket.gethostname()} pid {os.getpid()} {action} " \
+        self.token = f"{os_user()}@{socket.gethostname()} pid {os.getpid()} {action} " \
                      f"since {time.strftime('%Y-%m-%d %H:%M:%S')} [{time.time():.0f}]"
         self.held: list[str] = []
         self.skipped: dict[str, str] = {}  # node -> why it has no lock (it did not answer)

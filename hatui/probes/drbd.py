@@ -775,7 +775,7 @@ def events_argv(resource: str) -> tuple[str, ...]:
 
 def root_argvs(resource: str) -> list[tuple[str, ...]]:
     """The exact command the DRBD probe runs as root (DRBD 9 only: /proc/drbd is world-readable)."""
-    return [events_argv(resource)]
+    return [events_argv(resource), ("drbdsetup", "events2", valid_name(resource))]
 
 
 def drbd_from_raw(proc_text: str, events_text: str, device: str, resource: str) -> tuple[tuple[DrbdResource, ...],
@@ -798,3 +798,11 @@ def drbd_from_raw(proc_text: str, events_text: str, device: str, resource: str) 
     if not proc_text.strip() and not events_text.strip():
         notes.append("DRBD: no status (no /proc/drbd and drbdsetup printed nothing)")
     return (), notes
+
+
+def events_follow_command(proc_file: str, resource: str, root: Root = AS_ROOT) -> str:
+    """DRBD 9 (a /proc/drbd without device lines): `drbdsetup events2` without --now follows every state
+    change as it happens; on 8.4 it prints nothing here and /proc/drbd is polled.  Root: through sudo for
+    an unprivileged user."""
+    proc = quote(valid_path(proc_file))
+    return f"[[ \"$(< {proc})\" =~ [0-9]+:\\ cs: ]] 2>/dev/null || {root('drbdsetup', 'events2', valid_name(resource))}"

@@ -275,3 +275,9 @@ class FailoverLogReader:
 
 def _bytes(text: str) -> int:
     return len(text.encode("utf-8", errors="surrogateescape"))
+
+
+def follow_command(path: str) -> str:
+    """A line for every line appended, across rotation (`tail -F`): streamed, it wakes the node's loop,
+    which reads the new text by offset as always."""
+    return f"tail -n 0 -F {quote(valid_path(path))}"

@@ -42,6 +42,8 @@ from hatui.probes import (
 # ---- commands --------------------------------------------------------------------------------------
 PID_FILE = "/run/keepalived.pid"  # the parent: dump signals go to it
 IP_ADDR_COMMAND = "ip -o addr show"
+# a line for every address added or removed (the VIP moving): streamed, it wakes the node's loop
+ADDR_MONITOR_COMMAND = "ip -o monitor address"
 
 # ---- secrets ---------------------------------------------------------------------------------------
 # The redaction itself lives in hatui.probes (every parser applies it to its input); `redact` stays

@@ -7,6 +7,7 @@ one still waiting, so a busy screen only ever draws the newest."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from collections.abc import Callable, Iterable
 
 from rich.markup import escape
@@ -44,7 +45,7 @@ class SnapshotReady(Message):
 
 class HatuiApp(App[None]):
     TITLE = "hatui"
-    CSS_PATH = "hatui.tcss"
+    CSS_PATH = Path(__file__).with_name("hatui.tcss")  # absolute: subclasses elsewhere find it too
     BINDINGS = [
         Binding("r", "refresh", "Refresh"),
         Binding("p", "pause", "Pause"),
@@ -166,7 +167,12 @@ class HatuiApp(App[None]):
             style = {"MASTER": f"bold {c.info}", "BACKUP": "", "FAULT": f"bold {c.bad}",
                      "STOP": c.warn}.get(ev.state or "", c.dim)
             line = Text(f"{ev.node:>6} ", style=c.dim)
-            line.append(ev.raw, style=style)
+            if ev.timestamp is not None and ev.state:  # the notify line, short: the state must fit
+                line.append(f"{ev.timestamp:%Y-%m-%d %H:%M:%S} ", style=c.dim)
+                line.append(f"{ev.name} → {ev.state}", style=style or "bold")
+                line.append(f" ({ev.type})", style=c.dim)
+            else:
+                line.append(ev.raw, style=style)
             log.write(line)
         self._shown_events = events
         log.border_title = f"{LOG_TITLE} — filter: {escape(repr(self.log_filter))}" if self.log_filter else LOG_TITLE

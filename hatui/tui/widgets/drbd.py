@@ -13,7 +13,7 @@ from hatui.model import ClusterSnapshot
 from hatui.tui.widgets.panel import SnapshotPanel, fmt_duration, grid, nodes, word
 
 
-class DrbdPanel(SnapshotPanel, Vertical):
+class DrbdPanel(SnapshotPanel, Vertical, can_focus=True):
     DEFAULT_CSS = """
     DrbdPanel { height: auto; }
     DrbdPanel ProgressBar { display: none; margin-left: 11; }

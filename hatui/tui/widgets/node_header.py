@@ -55,6 +55,8 @@ class NodeHeader(Widget):
             t.append(f"  {inst.state}", style=f"bold {style}")
         if n.holds_vip(cfg.vip):
             t.append("  ◆ VIP", style=f"bold {c.info}")
+        if n.stream and n.stream not in ("up", "starting"):
+            t.append("  stream restarting", style=c.warn)
         # "live": the node answered within the last two intervals; only stale data shows its age
         if age is not None and age <= 2 * cfg.poll_interval_s + 0.5:
             t.append("  live", style=c.dim)

@@ -12,7 +12,7 @@ from hatui.model import ClusterSnapshot
 from hatui.tui.widgets.panel import SnapshotPanel, grid, nodes, word
 
 
-class VrrpPanel(SnapshotPanel, Static):
+class VrrpPanel(SnapshotPanel, Static, can_focus=True):
     def __init__(self, config: Config, **kw) -> None:
         super().__init__(**kw)
         self.config = config

@@ -10,7 +10,7 @@ from hatui.model import ClusterSnapshot
 from hatui.tui.widgets.panel import SnapshotPanel, word
 
 
-class WebPanel(SnapshotPanel, Static):
+class WebPanel(SnapshotPanel, Static, can_focus=True):
     def __init__(self, config: Config, **kw) -> None:
         super().__init__(**kw)
         self.config = config
