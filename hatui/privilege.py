@@ -36,13 +36,16 @@ _SUDO_SAYS_RE = re.compile(r"^sudo: (?:a password is required|a terminal is requ
                            r"|sorry, you must have a tty).*$\n?", re.MULTILINE | re.IGNORECASE)
 
 # Defined in every shell hatui opens on a node as an unprivileged user: `sudo` runs the real sudo and,
-# when sudo itself refused (its stderr starts with "sudo: " and says why), prints REFUSED_MARK and the
-# command.  The command's own output and exit status pass through unchanged.
+# when sudo itself refused (its stderr starts with "sudo: " and says why) or is missing, prints REFUSED_MARK
+# and the command on fd 9 (the channel's own stdout, which the prelude keeps there), so that a command's
+# redirections (`| sudo -n tee FILE >/dev/null`, `2>/dev/null`) cannot hide it; without fd 9, on stderr.
+# The command's own output, stderr and exit status pass through unchanged.
 SUDO_FUNCTION = (
-    'sudo() { local e s; { e=$(command sudo "$@" 2>&1 1>&3 3>&-); s=$?; } 3>&1; '
+    'sudo() { local e s m; { e=$(command sudo "$@" 2>&1 1>&3 3>&-); s=$?; } 3>&1; '
     'if [ $s -eq 127 ] || { [ $s -ne 0 ] && [[ "$e" == sudo:* ]]; }; then '
-    f'printf \'\\n{REFUSED_MARK} %s\\n\' "$(command -v -- "$2" || echo "$2") ${{*:3}}"; fi; '
-    '[ -n "$e" ] && printf \'%s\\n\' "$e"; return $s; }'
+    f'm="{REFUSED_MARK} $(command -v -- "$2" || echo "$2") ${{*:3}}"; '
+    '{ printf \'\\n%s\\n\' "$m" >&9; } 2>/dev/null || printf \'\\n%s\\n\' "$m" >&2; fi; '
+    '[ -n "$e" ] && printf \'%s\\n\' "$e" >&2; return $s; }'
 )
 
 
@@ -64,7 +67,8 @@ class Root:
     def shell_prelude(self) -> str:
         """What the node's shell needs before hatui's commands: sudo's PATH and the refusal-marking
         function (as an unprivileged user), nothing as root."""
-        return f"export PATH={SECURE_PATH}; {SUDO_FUNCTION}; export -f sudo" if self.unprivileged else ""
+        return (f"exec 9>&1; export PATH={SECURE_PATH}; {SUDO_FUNCTION}; export -f sudo" if self.unprivileged
+                else "")
 
 
 AS_ROOT = Root()  # the SSH user is root

@@ -114,7 +114,10 @@ def run_with_fake_sudo(tmp_path: Path, script: str) -> subprocess.CompletedProce
     fake = tmp_path / "sudo"
     fake.write_text(FAKE_SUDO)
     fake.chmod(0o755)
-    return subprocess.run(["/bin/bash", "--noprofile", "--norc", "-c", f"{privilege.SUDO_FUNCTION}; {script}"],
+    # as the prelude does (Root.shell_prelude), without its PATH: the fake sudo comes first; stderr joins
+    # stdout, as the batch and exec channels join them
+    prelude = f"exec 9>&1 2>&1; {privilege.SUDO_FUNCTION}; export -f sudo"
+    return subprocess.run(["/bin/bash", "--noprofile", "--norc", "-c", f"{prelude}; {script}"],
                           capture_output=True, text=True, timeout=10, env={"PATH": f"{tmp_path}:/usr/bin:/bin"})
 
 
@@ -183,3 +186,12 @@ def test_a_step_refused_by_sudo_fails_naming_the_missing_sudoers_line(tmp_path: 
     assert result.status == "failed"
     assert "sudo on node1 refused `/usr/bin/rm -rf /run/hatui-action.lock`" in result.detail
     assert "hatui ALL=(root) NOPASSWD: /usr/bin/rm -rf /run/hatui-action.lock" in result.detail
+
+
+def test_a_refusal_is_marked_through_redirections_and_child_shells(tmp_path: Path):
+    """A step's `printf V | sudo -n tee FILE >/dev/null` under `timeout ... bash -c`: the mark still reaches
+    the channel (fd 9), so the refusal is named (found on the lab: a mark on stdout went to /dev/null)."""
+    res = run_with_fake_sudo(tmp_path, "timeout 5 bash -c 'printf x | sudo -n rm -f /tmp/x >/dev/null 2>&1'; "
+                                       "echo status=$?")
+    found, _rest = privilege.refusals(res.stdout)
+    assert found == ["/usr/bin/rm -f /tmp/x"] and res.stdout.endswith("status=1\n"), res.stdout

@@ -61,7 +61,7 @@ def test_sudoers_has_one_exact_command_a_line_and_is_what_the_lab_installed(sudo
     rules = [ln for ln in res.stdout.splitlines() if ln and not ln.startswith("#")]
     assert rules and all(re.fullmatch(r"hatui ALL=\(root\) NOPASSWD: /\S+ \S.*", r) for r in rules)
     assert not [r for r in rules if re.search(r"NOPASSWD: \S*/(?:ba)?sh |NOPASSWD: ALL|[*?]", r)]
-    assert "NOPASSWD: /usr/local/sbin/drbdadm primary r0" in rules  # the emulator's path, asked of the node
+    assert "hatui ALL=(root) NOPASSWD: /usr/local/sbin/drbdadm primary r0" in rules  # asked of the node: the emulator
     for node in ("node1", "node2"):
         installed = [ln for ln in node_sudoers(node).read_text().splitlines() if ln and not ln.startswith("#")]
         assert installed == rules
