@@ -1,6 +1,6 @@
 # Two entry points for a fresh Debian 12 machine (run as root): `make demo` and `make test`.
 APT_PACKAGES = keepalived mariadb-server mariadb-client galera-4 openssh-server openssh-client rsync \
-               iproute2 procps util-linux python3 python3-pip tmux
+               iproute2 procps util-linux python3 python3-pip tmux sudo
 PYTHON ?= python3
 
 .PHONY: deps demo test lab-down

@@ -65,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     from hatui.record.cli import add_parsers as add_record
 
     add_record(sub)
+
+    from hatui import init_cli, sudoers_cli
+
+    sudoers_cli.add_parser(sub)
+    init_cli.add_parser(sub)
     found, missing = extra_commands()
     for command in found.values():
         command.add_parser(sub)
@@ -94,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd in missing:
         print(not_installed(args.cmd, missing[args.cmd]), file=sys.stderr)
         return 2
+    if args.cmd == "init":
+        from hatui import init_cli
+
+        return init_cli.run(args)
     from hatui.config import ConfigError, load
 
     try:
@@ -101,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"hatui: {exc}", file=sys.stderr)
         return 3 if args.cmd == "check" else 2
+    if args.cmd == "sudoers":
+        from hatui import sudoers_cli
+
+        return sudoers_cli.run(args, config)
     from hatui.actions.cli import handles
 
     if handles(args.cmd):

@@ -88,6 +88,9 @@ class NodeConfig:
     known_hosts: Path = Path("~/.ssh/known_hosts")
     jump_host: JumpHost | None = None
     forward_agent: bool = False  # never inherited from ~/.ssh/config's ForwardAgent
+    # None: `user` is root and runs everything itself; "sudo": `user` is an ordinary user, and the few
+    # commands that need root run through `sudo -n`, each one exact command (`hatui sudoers`)
+    become: str | None = None
 
 
 @dataclass(frozen=True)
@@ -282,7 +285,8 @@ class _Reader:
 
 
 def _node(r: _Reader) -> NodeConfig:
-    m = r.mapping({"name", "host", "port", "user", "identity_file", "known_hosts", "jump_host", "forward_agent"})
+    m = r.mapping({"name", "host", "port", "user", "identity_file", "known_hosts", "jump_host", "forward_agent",
+                   "become"})
     for required in ("name", "host"):
         if required not in m:
             raise r.error(f"missing `{required}`")
@@ -302,6 +306,13 @@ def _node(r: _Reader) -> NodeConfig:
         kwargs["jump_host"] = m["jump_host"].checked(parse_jump_host, "[user@]host[:port] or [user@][IPv6]:port")
     if "forward_agent" in m:
         kwargs["forward_agent"] = m["forward_agent"].boolean()
+    if "become" in m:
+        become = m["become"].scalar()
+        if become not in ("sudo", None, "none"):
+            raise m["become"].error(f"expected `sudo` (or `none`), got {become!r}")
+        kwargs["become"] = "sudo" if become == "sudo" else None
+    if kwargs.get("become") == "sudo" and kwargs.get("user", "root") == "root":
+        raise m["become"].error("`become: sudo` is for an ordinary SSH user: set `user` to it (root needs no sudo)")
     return NodeConfig(**kwargs)
 
 

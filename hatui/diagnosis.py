@@ -413,7 +413,30 @@ def prediction_findings(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]
                  explanation, action, active, standby, counts=False, expand=harmful)
 
 
-RULES = (reachability, vip, drbd, galera, web, maintenance_pins, prediction_findings)
+def sudo_refusals(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]:
+    """`become: sudo`: a command sudo would not run without a password.  What it reads is then unknown
+    (e.g. keepalived's dumps are not refreshed): the finding names the command and the sudoers line."""
+    from hatui.privilege import missing_line
+
+    for n in snap.nodes:
+        if not n.reachable or not n.sudo_refused:
+            continue
+        try:
+            user = cfg.node(n.node).user
+        except KeyError:
+            user = "USER"
+        lines = [missing_line(cfg, user, c) for c in n.sudo_refused]
+        what = "; ".join(f"`sudo -n {c}`" for c in n.sudo_refused)
+        yield _f("warning", "sudo-refused", f"sudo on {n.node} refused {len(lines)} command"
+                 f"{'s' if len(lines) > 1 else ''} hatui needs: {n.sudo_refused[0]}",
+                 f"{n.node}'s sudoers does not let {user} run {what} without a password, so what that command "
+                 "reads or asks for is missing from this view (keepalived's dumps go stale without their signals; "
+                 "DRBD 9 status and grastate.dat need root).",
+                 f"Add to /etc/sudoers.d/hatui on {n.node} (visudo -f): " + " | ".join(lines)
+                 + " — or install what `hatui sudoers` prints.", n.node)
+
+
+RULES = (reachability, vip, drbd, galera, web, maintenance_pins, sudo_refusals, prediction_findings)
 
 
 def diagnose(snap: ClusterSnapshot, cfg: Config) -> tuple[Finding, ...]:

@@ -460,6 +460,8 @@ class NodeSnapshot:
     answered_at_epoch_s: float | None = None  # when this node last answered a whole cycle
     # the change stream (VIP, failover log, DRBD 9 events) that wakes the poll: "up", or why not
     stream: str | None = None
+    # commands sudo refused in this cycle (`become: sudo`): the program's path on the node, then its arguments
+    sudo_refused: tuple[str, ...] = ()
 
     def holds_vip(self, vip: str) -> bool:
         """The VIP is installed on one of this node's interfaces (as `ip -o addr` showed it)."""

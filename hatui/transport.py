@@ -23,6 +23,7 @@ import contextlib
 import os
 import re
 import secrets
+import shlex
 import shutil
 import tempfile
 import time
@@ -35,6 +36,7 @@ import asyncssh
 
 from hatui.config import Config, NodeConfig, check_private_file
 from hatui.model import CommandResult
+from hatui.privilege import root_of
 
 __all__ = ["CommandResult", "HostKeyError", "NodeTransport", "TransportError", "transports"]
 
@@ -247,6 +249,9 @@ class NodeTransport:
                 await self._drop()
                 raise TransportError(f"{self.node.name}: cannot open a shell: {_why(exc)}") from None
             self.stats.channels_opened += 1
+            prelude = root_of(self.node).shell_prelude()
+            if prelude:  # `become: sudo`: sudo's PATH, and the function that marks what sudo refused
+                self._shell.stdin.write(prelude + "\n")
         return self._shell
 
     async def batch(self, commands: dict[str, str], timeout_s: float | None = None) -> dict[str, CommandResult]:
@@ -282,8 +287,12 @@ class NodeTransport:
     # ---- fresh exec channel (actions) ---------------------------------------------------------
     async def exec(self, command: str, timeout_s: float | None = None) -> CommandResult:
         conn = await self.connect()
+        prelude = root_of(self.node).shell_prelude()
+        # an ordinary user's login shell may not be bash: bash runs the prelude, then the command
+        remote = (f"exec /bin/bash --noprofile --norc -c {shlex.quote(prelude + chr(10) + command)}" if prelude
+                  else command)
         try:
-            res = await asyncio.wait_for(conn.run(command, check=False, stderr=asyncssh.STDOUT),
+            res = await asyncio.wait_for(conn.run(remote, check=False, stderr=asyncssh.STDOUT),
                                          timeout_s or self.timeout_s)
         except TimeoutError:
             raise TransportError(f"{self.node.name}: `{command}` did not finish within "
@@ -299,8 +308,11 @@ class NodeTransport:
     async def follow(self, command: str) -> AsyncIterator[str]:
         """Yield the lines `command` prints, as they come, until the channel closes."""
         conn = await self.connect()
+        prelude = root_of(self.node).shell_prelude()
+        remote = (f"exec /bin/bash --noprofile --norc -c {shlex.quote(prelude + chr(10) + command)}" if prelude
+                  else command)
         try:
-            proc = await asyncio.wait_for(conn.create_process(command, stderr=asyncssh.DEVNULL), self.timeout_s)
+            proc = await asyncio.wait_for(conn.create_process(remote, stderr=asyncssh.DEVNULL), self.timeout_s)
         except (TimeoutError, OSError, asyncssh.Error) as exc:
             raise TransportError(f"{self.node.name}: cannot start `{command}`: {_why(exc)}") from None
         self.stats.channels_opened += 1

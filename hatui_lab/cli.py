@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +41,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     help="keepalived health checks: the seed's (default) or ones that fail over correctly")
     up.add_argument("--resync-rate", type=int, default=40960, metavar="KIB_S",
                     help="emulated DRBD resync rate in KiB/s (default 40960)")
+    up.add_argument("--ssh-user", default=None, metavar="USER",
+                    help="hatui logs in as this ordinary user (become: sudo) instead of root: the lab makes it on "
+                         "both nodes, installs the sudoers snippet `hatui sudoers` prints and a MariaDB login")
     lsub.add_parser("down", help="stop everything the lab started and remove what it created")
     st = lsub.add_parser("status", help="what runs where")
     st.add_argument("--json", action="store_true")
@@ -70,8 +74,11 @@ def run(args: argparse.Namespace) -> int:
         lab = open_lab(args.name, args.dir)
         require_root()
         if args.lab_cmd == "up":
+            if args.ssh_user is not None and (args.ssh_user == "root" or not re.fullmatch(r"[a-z_][a-z0-9_-]{0,31}",
+                                                                                             args.ssh_user)):
+                raise LabError(f"--ssh-user {args.ssh_user!r}: an ordinary Unix user name (not root)")
             lab.up(LabSettings(name=lab.name, subnet=args.subnet, drbd=args.drbd, checks=args.checks,
-                               resync_rate_kib_s=args.resync_rate))
+                               resync_rate_kib_s=args.resync_rate, ssh_user=args.ssh_user))
         elif args.lab_cmd == "down":
             lab.down()
         elif args.lab_cmd == "status":

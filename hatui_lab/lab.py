@@ -113,9 +113,20 @@ class Lab(LabState):
             self.out(f"created {item}")
         setupfiles.prepare(self, netplan, settings)
         services.start_all(self, netplan)
+        if settings.ssh_user:
+            self._mysql_login(settings.ssh_user)
         elapsed = time.monotonic() - t0
         self.out(f"lab up in {elapsed:.1f} s ({settings.name}); VIP {netplan.vip}; config: {self.config_path()}")
         return elapsed
+
+    def _mysql_login(self, user: str) -> None:
+        """The SSH user logs in to MariaDB by unix_socket (no password), as `hatui init` says to do."""
+        sql = f"CREATE USER IF NOT EXISTS '{user}'@'localhost' IDENTIFIED VIA unix_socket"
+        for node in self.nodes():
+            res = node.run(["mysql", "-e", sql], timeout_s=20)
+            if res.returncode != 0:
+                raise LabError(f"{node.name}: cannot create the MariaDB login {user}: {res.stderr.strip()}")
+        self.out(f"MariaDB login {user}@localhost by unix_socket on both nodes; sudoers: /etc/sudoers.d/hatui")
 
     def down(self) -> None:
         require_root()

@@ -37,6 +37,7 @@ BIND_MOUNTS = (
 MOUNT_POINT = "/mnt/drbd"
 NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SERVICES = ("drbd", "sshd", "web", "mariadb", "keepalived")
+OWN_ETC = "etc-own"  # files each bind-mounted over /etc/NAME inside the node (only with --ssh-user)
 # Mount points the labs had to create on the host (e.g. /mnt/drbd), one list for every lab on this
 # machine: removing one while another lab's nodes have it mounted would unmount it under them.
 CREATED_DIRS = Path("/run/hatui-labs/created-dirs")
@@ -91,6 +92,11 @@ class Node:
         lines = ["set -e", f"hostname {self.name}"]
         for key, target in BIND_MOUNTS:
             lines.append(f"/usr/bin/mount --bind {self.dir(key)} {target}")
+        # the node's own /etc/passwd, shadow, group, hosts and sudoers.d, where the lab made them (--ssh-user)
+        own = self.dir(OWN_ETC)
+        if own.is_dir():
+            for item in sorted(own.iterdir()):
+                lines.append(f"/usr/bin/mount --bind {item} /etc/{item.name}")
         lines += ["touch /run/hatui-lab-booted", "exec sleep infinity"]
         script = self.root / "boot.sh"
         script.write_text("\n".join(lines) + "\n")

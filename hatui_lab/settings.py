@@ -52,6 +52,9 @@ class LabSettings:
     checks: str = "seed"  # "seed" | "recommended"
     resync_rate_kib_s: int = 40960
     drbd_size_kib: int = 1048576
+    # an ordinary SSH user (with `become: sudo`) instead of root: made on both nodes with the sudoers
+    # snippet `hatui sudoers` prints, and a MariaDB login by unix_socket (`hatui lab up --ssh-user hatui`)
+    ssh_user: str | None = None
 
 
 def require_root() -> None:

@@ -12,7 +12,8 @@ from pathlib import Path
 from hatui_lab import labconfig, nodefiles
 from hatui_lab.drbdemu.bundle import build_zipapp
 from hatui_lab.netplan import NetPlan
-from hatui_lab.node import BIND_MOUNTS, node_python
+from hatui_lab.node import BIND_MOUNTS, OWN_ETC, Node, node_python
+from hatui_lab.settings import LabError
 from hatui_lab.settings import LabSettings
 from hatui_lab.state import LabState
 
@@ -139,10 +140,71 @@ def prepare(lab: LabState, netplan: NetPlan, settings: LabSettings) -> None:
         _write(node.dir("var-www-html") / "index.html", nodefiles.WEB_INDEX.format(node=node.name))
         (node.dir("var-log") / "keepalived_failover.log").touch()
         ssh_dir = lab.ssh_dir
+        authorized = ssh_dir / "authorized_keys"
+        if settings.ssh_user:
+            # sshd reads authorized_keys as the user: not from the lab's private (0700) ssh directory
+            authorized = node.root / "authorized_keys"
+            _write(authorized, (ssh_dir / "authorized_keys").read_text())
         _write(
             node.root / "sshd_config",
             nodefiles.render_sshd(netplan, node.name, str(ssh_dir / node.name / "ssh_host_ed25519_key"),
-                                  str(ssh_dir / "authorized_keys")),
+                                  str(authorized)),
         )
     drbd_wiring(lab, netplan, settings)
-    labconfig.write_config(lab.config_path(), lab.ssh_dir, netplan)
+    labconfig.write_config(lab.config_path(), lab.ssh_dir, netplan, settings.ssh_user)
+    for node in lab.nodes(netplan):
+        own = node.dir(OWN_ETC)
+        shutil.rmtree(own, ignore_errors=True)
+        if settings.ssh_user:
+            ssh_user_files(lab, node, settings.ssh_user)
+
+
+def _free_id(taken: set[int], start: int = 64100) -> int:
+    n = start
+    while n in taken:
+        n += 1
+    return n
+
+
+def sudoers_snippet(lab: LabState, node: Node) -> str:
+    """What `hatui sudoers` prints for the lab's config, with the programs where this node has them (the
+    DRBD emulator's drbdadm, drbdsetup, mount and umount in /usr/local/sbin)."""
+    from hatui import privilege
+    from hatui.config import load
+
+    config = load(str(lab.config_path()))
+    paths: dict[str, str] = {}
+    for argv in privilege.root_commands(config):
+        name = argv[0]
+        if (node.dir("sbin") / name).exists():
+            paths[name] = f"/usr/local/sbin/{name}"
+        elif found := shutil.which(name, path=privilege.SECURE_PATH):
+            paths[name] = found
+    return privilege.sudoers(config, {n.name: paths for n in config.nodes})
+
+
+def ssh_user_files(lab: LabState, node: Node, user: str) -> None:
+    """The node's own /etc/passwd, shadow, group (the host's plus `user`), hosts (its name resolves: sudo
+    asks) and sudoers.d (the snippet): bind-mounted over /etc inside the node only, so the host and the
+    other labs never see the user."""
+    if not shutil.which("sudo") or not Path("/etc/sudoers.d").is_dir():
+        raise LabError("--ssh-user needs sudo on this machine (apt-get install sudo): the nodes use its binary")
+    own = node.dir(OWN_ETC)
+    own.mkdir(parents=True)
+    passwd = [ln for ln in Path("/etc/passwd").read_text().splitlines() if not ln.startswith(f"{user}:")]
+    group = [ln for ln in Path("/etc/group").read_text().splitlines() if not ln.startswith(f"{user}:")]
+    shadow = [ln for ln in Path("/etc/shadow").read_text().splitlines() if not ln.startswith(f"{user}:")]
+    uid = _free_id({int(ln.split(":")[2]) for ln in passwd if ln.count(":") >= 3})
+    gid = _free_id({int(ln.split(":")[2]) for ln in group if ln.count(":") >= 3}, uid)
+    # home /tmp: the node's own; password `*`: no password login, and not locked (`!`), which sshd refuses
+    _write(own / "passwd", "\n".join([*passwd, f"{user}:x:{uid}:{gid}:hatui lab SSH user:/tmp:/bin/bash"]) + "\n")
+    _write(own / "group", "\n".join([*group, f"{user}:x:{gid}:"]) + "\n")
+    _write(own / "shadow", "\n".join([*shadow, f"{user}:*:20000:0:99999:7:::"]) + "\n", 0o640)
+    hosts = Path("/etc/hosts").read_text()
+    _write(own / "hosts", hosts + ("" if hosts.endswith("\n") else "\n") + f"127.0.1.1 {node.name}\n")
+    sudoers_d = own / "sudoers.d"
+    sudoers_d.mkdir(mode=0o755)
+    _write(sudoers_d / "hatui", sudoers_snippet(lab, node), 0o440)
+    res = subprocess.run(["visudo", "-cf", str(sudoers_d / "hatui")], capture_output=True, text=True)
+    if res.returncode != 0:
+        raise LabError(f"the sudoers snippet for {node.name} does not parse: {res.stdout.strip()} {res.stderr.strip()}")

@@ -214,6 +214,35 @@ async def test_drbd_and_galera_menus_lead_to_a_plan():
         assert not isinstance(app.screen, ActionMenu)
 
 
+async def test_wizard_typing_goes_to_the_confirmation_and_page_keys_scroll_the_plan():
+    """Issue 14: what the prompt says — type the node name, press enter — works without Tab or a click."""
+    from textual.containers import VerticalScroll
+    from textual.widgets import Input
+
+    from hatui.actions.switchover import plan_switchover
+    from hatui.tui.wizard import ActionWizard
+
+    app = app_with("healthy")
+    async with app.run_test(size=(110, 24)) as pilot:  # short: the plan does not fit, so it can scroll
+        await show(pilot, "healthy")
+        app.push_screen(ActionWizard(plan_switchover(recording("healthy"), CONFIG, "node2")))
+        await pilot.pause()
+        wizard = app.screen
+        assert isinstance(app.focused, Input) and app.focused.id == "confirm"
+        plan_view = wizard.query_one("#plan", VerticalScroll)
+        assert plan_view.max_scroll_y > 0
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert plan_view.scroll_y > 0  # the plan scrolls while the typing stays in the field
+        await pilot.press(*"node1", "enter")  # the wrong node: refused, nothing runs
+        await pilot.pause()
+        assert "is not node2" in str(wizard.query_one("#state").render()) and not wizard.running
+        assert app.focused is wizard.query_one("#confirm", Input)
+        await pilot.press("pageup")
+        await pilot.pause()
+        assert plan_view.scroll_y == 0
+
+
 def test_snapshot_svg_200x60(snap_compare):
     async def before(pilot):
         await show(pilot, "resync")

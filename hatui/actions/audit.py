@@ -12,16 +12,16 @@ import asyncio
 import json
 import os
 import pwd
-import shlex
 import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from hatui.actions.commands import NODE_AUDIT, audit_append
 from hatui.collector import Collector
+from hatui.privilege import root_of
 from hatui.transport import TransportError
 
-NODE_AUDIT = "/var/log/hatui-audit.log"
 LOCAL_AUDIT = Path(os.environ.get("XDG_STATE_HOME", "~/.local/state")).expanduser() / "hatui" / "audit.log"
 RETRY_DOWN_S = 30.0
 AUDIT_TIMEOUT_S = 5.0
@@ -93,9 +93,10 @@ class Audit:
         if not force and down_at is not None and time.monotonic() - down_at < RETRY_DOWN_S:
             return False
         lines = self.pending[name]
-        cmd = "printf '%s\\n' " + " ".join(shlex.quote(x) for x in lines) + f" >> {NODE_AUDIT}"
+        transport = self.collector.transports[name]
+        cmd = audit_append(root_of(getattr(transport, "node", None)), lines)
         try:
-            res = await self.collector.transports[name].exec(cmd, timeout_s=AUDIT_TIMEOUT_S)
+            res = await transport.exec(cmd, timeout_s=AUDIT_TIMEOUT_S)
         except TransportError as exc:
             self._down_at[name] = time.monotonic()
             self._fail(f"{name}-down", f"{name} does not answer ({exc}): its {NODE_AUDIT} misses records "

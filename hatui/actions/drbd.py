@@ -3,8 +3,7 @@ pause/resume sync, and guided split-brain recovery.  Pure plan builders; the exe
 
 from __future__ import annotations
 
-import shlex
-
+from hatui.actions import commands
 from hatui.actions.plan import Check, Plan, Step, Verify, peer_of, unknown_node
 from hatui.config import Config
 from hatui.model import ClusterSnapshot, DrbdResource
@@ -47,7 +46,9 @@ def plan_drbd(snap: ClusterSnapshot, cfg: Config, action: str, node: str) -> Pla
         return refused
     peer = peer_of(cfg, node)
     r, pr = _res(snap, cfg, node), _res(snap, cfg, peer)
-    res = shlex.quote(cfg.drbd.resource)
+    def adm(sub: str, *flags: str) -> str:
+        return commands.drbdadm(cfg, node, sub, *flags)
+
     checks = [Check(f"{node} reachable with DRBD status", r is not None,
                     f"{r.role}, {r.connection_state}, {r.disk_state}" if r else "no DRBD status")]
     steps: list[Step] = []
@@ -56,17 +57,17 @@ def plan_drbd(snap: ClusterSnapshot, cfg: Config, action: str, node: str) -> Pla
     cs = r.connection_state if r else None
     if action == "disconnect":
         checks.append(Check("not already StandAlone", cs != "StandAlone", f"connection {cs}"))
-        steps.append(Step(node, f"drbdadm disconnect {res}", "replication stops; the node goes StandAlone",
+        steps.append(Step(node, adm("disconnect"), "replication stops; the node goes StandAlone",
                           Verify(f"{node} StandAlone", lambda s: (x := _res(s, cfg, node)) is not None
                                  and x.connection_state == "StandAlone", 10),
-                          undo=f"drbdadm connect {res}"))
+                          undo=adm("connect")))
         if r and r.role == "Primary":
             notes.append(f"WARNING: {node} is Primary: its writes are no longer mirrored until `connect`.")
     elif action == "connect":
         checks.append(Check(f"{node} StandAlone", cs == "StandAlone", f"connection {cs} (connect needs StandAlone)"))
-        steps.append(Step(node, f"drbdadm connect {res}", "the node connects to its peer (and resyncs if needed)",
+        steps.append(Step(node, adm("connect"), "the node connects to its peer (and resyncs if needed)",
                           Verify(f"{node} connected", lambda s: (x := _res(s, cfg, node)) is not None
-                                 and x.connection_state == "Connected", 30), undo=f"drbdadm disconnect {res}"))
+                                 and x.connection_state == "Connected", 30), undo=adm("disconnect")))
         final.append(both_uptodate(cfg, node, peer))
     elif action == "resync":
         checks.append(Check("connected to the peer", cs == "Connected", f"connection {cs}"))
@@ -80,7 +81,7 @@ def plan_drbd(snap: ClusterSnapshot, cfg: Config, action: str, node: str) -> Pla
                             if mounted_primary else f"{node} is {r.role if r else '?'}"))
         checks.append(Check("no resync running", not (r and r.syncing),
                             r.replication_state or "none" if r else "?"))
-        steps.append(Step(node, f"drbdadm invalidate {res}",
+        steps.append(Step(node, adm("invalidate"),
                           f"{node}'s copy is discarded and fully resynced from {peer}",
                           Verify(f"{node} SyncTarget or already UpToDate",
                                  lambda s: (x := _res(s, cfg, node)) is not None
@@ -90,18 +91,18 @@ def plan_drbd(snap: ClusterSnapshot, cfg: Config, action: str, node: str) -> Pla
     elif action == "verify":
         checks.append(Check("connected, no resync", cs == "Connected" and not (r and r.syncing),
                             f"{cs}, {r.replication_state if r else '?'}"))
-        steps.append(Step(node, f"drbdadm verify {res}", "online verify compares both copies block by block"))
+        steps.append(Step(node, adm("verify"), "online verify compares both copies block by block"))
         final.append(both_uptodate(cfg, node, peer))
         notes.append("Blocks found out of sync are only marked: `disconnect` + `connect` resyncs them.")
     elif action in ("pause-sync", "resume-sync"):
         syncing = bool(r and r.syncing)
         checks.append(Check("a resync exists", syncing, r.replication_state or "none" if r else "?"))
         want = "Paused" if action == "pause-sync" else ""
-        steps.append(Step(node, f"drbdadm {action} {res}", "the resync pauses" if want else "the resync continues",
+        steps.append(Step(node, adm(action), "the resync pauses" if want else "the resync continues",
                           Verify("resync " + ("paused" if want else "running"),
                                  lambda s: (x := _res(s, cfg, node)) is not None
                                  and ("Paused" in (x.replication_state or "")) == bool(want), 10),
-                          undo=f"drbdadm {'resume-sync' if want else 'pause-sync'} {res}"))
+                          undo=adm("resume-sync" if want else "pause-sync")))
     else:
         return Plan(f"drbd-{action}", title, node, (), (), refusal=f"unknown DRBD action {action!r}")
     return Plan(f"drbd-{action}", title, node, tuple(checks), tuple(steps), tuple(final), notes=tuple(notes))
@@ -114,7 +115,6 @@ def plan_split_brain(snap: ClusterSnapshot, cfg: Config, victim: str) -> Plan:
     survivor = peer_of(cfg, victim)
     rv, rs = _res(snap, cfg, victim), _res(snap, cfg, survivor)
     vn = snap.node(victim)
-    res, mp = shlex.quote(cfg.drbd.resource), shlex.quote(cfg.drbd.mount_point)
     sides = []
     for name, r in ((victim, rv), (survivor, rs)):
         if r is not None:
@@ -130,17 +130,19 @@ def plan_split_brain(snap: ClusterSnapshot, cfg: Config, victim: str) -> Plan:
               if vn and vn.holds_vip(cfg.vip) else f"{survivor} serves clients"),
     ]
     steps = [
-        Step(victim, f"if mountpoint -q {mp}; then umount {mp}; fi; drbdadm secondary {res}",
+        Step(victim, commands.release_drbd(cfg, victim),
              f"{victim} is Secondary, nothing mounted",
              Verify(f"{victim} Secondary", lambda s: (x := _res(s, cfg, victim)) is not None and x.role == "Secondary",
                     10)),
     ]
     if rv is not None and rv.connection_state != "StandAlone":
-        steps.append(Step(victim, f"drbdadm disconnect {res}", f"{victim} StandAlone (needed before discarding)"))
-    steps.append(Step(victim, f"drbdadm connect --discard-my-data {res}",
+        steps.append(Step(victim, commands.drbdadm(cfg, victim, "disconnect"),
+                          f"{victim} StandAlone (needed before discarding)"))
+    steps.append(Step(victim, commands.drbdadm(cfg, victim, "connect", "--discard-my-data"),
                       f"{victim} will throw away its changes and take {survivor}'s"))
     if rs is not None and rs.connection_state == "StandAlone":
-        steps.append(Step(survivor, f"drbdadm connect {res}", f"{survivor} reconnects and becomes SyncSource"))
+        steps.append(Step(survivor, commands.drbdadm(cfg, survivor, "connect"),
+                          f"{survivor} reconnects and becomes SyncSource"))
     final = [both_uptodate(cfg, victim, survivor)]
     notes = (f"{victim}'s changes made during the split brain are LOST for good (DRBD resyncs {survivor}'s "
              "blocks over them). Copy anything worth keeping off the victim before confirming.",)

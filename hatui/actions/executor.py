@@ -19,6 +19,7 @@ from hatui.actions.plan import Plan, Step, Verify
 from hatui.collector import Collector
 from hatui.config import Config
 from hatui.model import ClusterSnapshot
+from hatui.privilege import missing_line, refusals
 from hatui.transport import TransportError
 
 # the lock and the audit live in lock.py and audit.py; these names were always imported from here
@@ -285,6 +286,13 @@ class Executor:
         if res.exit_status in TIMED_OUT:
             return await self._unknown(i, step, res.output, f"timed out after {step.timeout_s:g} s on {step.node} "
                                        f"and was killed there (exit status {res.exit_status})", time.monotonic())
+        refused, _rest = refusals(res.output)
+        if refused:
+            user = self.config.node(step.node).user if step.node in {n.name for n in self.config.nodes} else "USER"
+            lines = "; ".join(missing_line(self.config, user, c) for c in refused)
+            return StepResult(step, "failed", res.output,
+                              f"sudo on {step.node} refused `{refused[0]}` (exit status {res.exit_status}): the "
+                              f"sudoers line missing there: {lines} (see `hatui sudoers`)")
         if not res.ok and not step.may_fail:
             return StepResult(step, "failed", res.output, failure_detail(step.command, res.exit_status, res.output))
         if step.verify is not None:

@@ -6,7 +6,9 @@ from hatui.actions.plan import Check, Plan, Step, Verify, peer_of, unknown_node
 from hatui.config import Config
 from hatui.model import ClusterSnapshot
 
-BOOTSTRAP_SQL = "SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'"
+from hatui.actions.commands import BOOTSTRAP_SQL, galera_bootstrap
+
+__all__ = ["BOOTSTRAP_SQL", "plan_galera_bootstrap"]
 
 
 def plan_galera_bootstrap(snap: ClusterSnapshot, cfg: Config, node: str) -> Plan:
@@ -42,7 +44,7 @@ def plan_galera_bootstrap(snap: ClusterSnapshot, cfg: Config, node: str) -> Plan
         checks.append(Check("most recent data", mine is not None and mine >= theirs,
                             f"{node} {mine} vs {peer} {theirs}: " + (f"{node} has the most recent data" if
                             mine is not None and mine >= theirs else f"{peer} is ahead: bootstrap {peer} instead")))
-    step = Step(node, f'mysql -e "{BOOTSTRAP_SQL}"', f"{node} forms a new Primary component on its own",
+    step = Step(node, galera_bootstrap(cfg, node), f"{node} forms a new Primary component on its own",
                 Verify(f"Galera Primary on {node}", lambda s: bool((x := s.node(node)) and x.galera
                                                                   and x.galera.cluster_status == "Primary"), 20))
     notes = (f"Afterwards {peer} rejoins when its MariaDB runs again (start it the usual way, e.g. "

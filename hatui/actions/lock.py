@@ -18,11 +18,19 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from hatui.actions import commands
+from hatui.actions.commands import LOCK_DIR
 from hatui.actions.audit import os_user
 from hatui.collector import Collector
+from hatui.privilege import AS_ROOT, Root, root_of
 from hatui.transport import TransportError
 
-LOCK_DIR = "/run/hatui-action.lock"
+
+def _root(transport: object) -> Root:
+    """The privilege of the node a transport reaches (a test's fake transport: root)."""
+    return root_of(getattr(transport, "node", None))
+
+
 REFRESH_S = 10.0  # how often a running owner touches its heartbeat
 STALE_AFTER_REFRESHES = 6
 LOCK_COMMAND_TIMEOUT_S = 5.0
@@ -82,30 +90,32 @@ def read_command() -> str:
             f"echo \"@@age $(( $(date +%s) - a ))\"; fi")
 
 
-def acquire_command(token: str) -> str:
-    d, tok = _d(), shlex.quote(token)
-    return (f"if mkdir {d} 2>/dev/null; then "
-            f"if printf '%s\\n' {tok} > {d}/owner && touch {d}/heartbeat; then echo @@acquired; "
-            f"else rm -rf {d}; echo '@@error cannot write the owner file'; exit 4; fi; "
+def acquire_command(token: str, root: Root = AS_ROOT) -> str:
+    d = _d()
+    return (f"if {commands.lock_mkdir(root)} 2>/dev/null; then "
+            f"if {commands.lock_owner_write(root, token)} && {commands.lock_touch(root)}; then echo @@acquired; "
+            f"else {commands.lock_remove(root)}; echo '@@error cannot write the owner file'; exit 4; fi; "
             f"elif [ -d {d} ]; then {read_command()}; exit 3; "
             f"else echo '@@error cannot create {LOCK_DIR}'; exit 4; fi")
 
 
-def heartbeat_command(token: str) -> str:
+def heartbeat_command(token: str, root: Root = AS_ROOT) -> str:
     d = _d()
-    return f"grep -qxF {shlex.quote(token)} {d}/owner 2>/dev/null && touch {d}/heartbeat"
+    return f"grep -qxF {shlex.quote(token)} {d}/owner 2>/dev/null && {commands.lock_touch(root)}"
 
 
-def release_command(token: str) -> str:
+def release_command(token: str, root: Root = AS_ROOT) -> str:
     d = _d()
-    return f"if grep -qxF {shlex.quote(token)} {d}/owner 2>/dev/null; then rm -rf {d} && echo @@released; fi"
+    return (f"if grep -qxF {shlex.quote(token)} {d}/owner 2>/dev/null; then {commands.lock_remove(root)} && "
+            "echo @@released; fi")
 
 
-def break_command(owner: str) -> str:
+def break_command(owner: str, root: Root = AS_ROOT) -> str:
     """Compare-and-remove: remove the lock only if its owner is still `owner` (the one shown)."""
     d = _d()
     return (f"if [ ! -d {d} ]; then echo @@gone; "
-            f"elif [ \"$(cat {d}/owner 2>/dev/null)\" = {shlex.quote(owner)} ]; then rm -rf {d} && echo @@broken; "
+            f"elif [ \"$(cat {d}/owner 2>/dev/null)\" = {shlex.quote(owner)} ]; then {commands.lock_remove(root)} && "
+            "echo @@broken; "
             f"else {read_command()}; exit 3; fi")
 
 
@@ -147,7 +157,7 @@ class ClusterLock:
         need = set(required)
         for name, t in sorted(self.collector.transports.items()):
             try:
-                res = await t.exec(acquire_command(self.token), timeout_s=LOCK_COMMAND_TIMEOUT_S)
+                res = await t.exec(acquire_command(self.token, _root(t)), timeout_s=LOCK_COMMAND_TIMEOUT_S)
             except TransportError as exc:
                 # an answer lost after mkdir ran would leave our lock there: release() tries skipped nodes too
                 self.skipped[name] = str(exc)
@@ -169,8 +179,8 @@ class ClusterLock:
 
     async def _beat_one(self, name: str) -> None:
         try:
-            res = await self.collector.transports[name].exec(heartbeat_command(self.token),
-                                                              timeout_s=LOCK_COMMAND_TIMEOUT_S)
+            t = self.collector.transports[name]
+            res = await t.exec(heartbeat_command(self.token, _root(t)), timeout_s=LOCK_COMMAND_TIMEOUT_S)
         except TransportError as exc:
             if name not in self._beat_reported:
                 self.progress(f"lock: cannot refresh the heartbeat on {name}: {exc}")
@@ -197,8 +207,8 @@ class ClusterLock:
         left = []
         for name in dict.fromkeys([*self.held, *self.skipped]):
             try:
-                await self.collector.transports[name].exec(release_command(self.token),
-                                                           timeout_s=LOCK_COMMAND_TIMEOUT_S)
+                t = self.collector.transports[name]
+                await t.exec(release_command(self.token, _root(t)), timeout_s=LOCK_COMMAND_TIMEOUT_S)
             except TransportError as exc:
                 if name in self.held:
                     left.append(f"{name} kept the lock ({self.token}): {exc} — `hatui lock break` once it answers")
@@ -226,7 +236,8 @@ async def break_lock(collector: Collector, shown: dict[str, LockInfo | str | Non
         if info is None:
             continue
         try:
-            res = await collector.transports[name].exec(break_command(info.owner), timeout_s=LOCK_COMMAND_TIMEOUT_S)
+            res = await collector.transports[name].exec(break_command(info.owner, _root(collector.transports[name])),
+                                                        timeout_s=LOCK_COMMAND_TIMEOUT_S)
         except TransportError as exc:
             results.append(BreakResult(name, False, f"{name} kept its lock ({info.owner or 'no owner'}): {exc}"))
             continue

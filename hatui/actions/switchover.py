@@ -9,8 +9,7 @@ does not improvise a demotion (stopping keepalived would leave DRBD behind, see 
 
 from __future__ import annotations
 
-import shlex
-
+from hatui.actions import commands
 from hatui.actions.plan import Check, Plan, Step, Verify, peer_of, unknown_node
 from hatui.config import Config
 from hatui.diagnosis import role_dependent
@@ -39,8 +38,8 @@ def maintenance_hook(inst: VrrpInstance | None, cfg: Config) -> TrackFile | None
     return next((t for t in inst.track_files if t.name == name and (t.weight or 0) > 0), None)
 
 
-def _write_value(cfg: Config, value: int) -> str:
-    return f"printf '%s\\n' {int(value)} > {shlex.quote(cfg.actions.maintenance_file)}"
+def _write_value(cfg: Config, node: str, value: int) -> str:
+    return commands.maintenance_value(cfg, node, value)
 
 
 def _galera_ok(n: NodeSnapshot | None, cfg: Config) -> bool:
@@ -143,8 +142,8 @@ def plan_switchover(snap: ClusterSnapshot, cfg: Config, target: str, lock_owner:
             f"reload keepalived:\n{HOOK_SNIPPET}"))
     steps: list[Step] = []
     if t_inst and hook_t and hook_t.value:
-        steps.append(Step(target, _write_value(cfg, 0), f"{target} leaves maintenance ({hook_t.value} → 0)",
-                          undo=_write_value(cfg, hook_t.value)))
+        steps.append(Step(target, _write_value(cfg, target, 0), f"{target} leaves maintenance ({hook_t.value} → 0)",
+                          undo=_write_value(cfg, target, hook_t.value)))
     s_max = _highest(s_inst, hook_s)
     t_floor = _while_secondary(t_inst, hook_t)
     current = hook_s.value or 0 if hook_s else 0
@@ -152,18 +151,16 @@ def plan_switchover(snap: ClusterSnapshot, cfg: Config, target: str, lock_owner:
     # the VIP moves while the target is still Secondary: the source, at the most it can reach, must end up
     # MARGIN below that (rounded up to the hook's weight)
     value = min(-1, (t_floor - MARGIN - s_max) // weight)  # floor: -ceil(needed / weight)
-    steps.append(Step(source, _write_value(cfg, value),
+    steps.append(Step(source, _write_value(cfg, source, value),
                       f"{source}'s priority drops to at most {s_max + value * weight} (below {target}'s {t_floor} "
                       f"while it is still Secondary): keepalived moves the VIP to {target}",
-                      verify=vip_only_on(target, cfg), undo=_write_value(cfg, current),
+                      verify=vip_only_on(target, cfg), undo=_write_value(cfg, source, current),
                       undo_verify=vip_only_on(source, cfg)))
-    mp = shlex.quote(cfg.drbd.mount_point)
-    res = shlex.quote(cfg.drbd.resource)
     moved = drbd_on(target, source, cfg)
-    steps.append(Step(source, f"if mountpoint -q {mp}; then umount {mp}; fi; drbdadm secondary {res}",
+    steps.append(Step(source, commands.release_drbd(cfg, source),
                       f"{source} releases DRBD (only if the notify script did not)", skip_if=moved,
                       verify=Verify(f"{source} DRBD Secondary", lambda sn: _role(sn, cfg, source) == "Secondary", 10)))
-    steps.append(Step(target, f"drbdadm primary {res} && mount {shlex.quote(cfg.drbd.device)} {mp}",
+    steps.append(Step(target, commands.take_drbd(cfg, target),
                       f"{target} takes DRBD and mounts {cfg.drbd.mount_point} (only if the notify script did not)",
                       skip_if=moved, verify=moved))
     final = [
@@ -198,7 +195,7 @@ def plan_clear_maintenance(snap: ClusterSnapshot, cfg: Config, node: str) -> Pla
     if o_inst and other.holds_vip(cfg.vip) and after > (o_inst.effective_priority or 0):
         notes.append(f"WARNING: {node} will have priority {after} > {other.node}'s {o_inst.effective_priority}: "
                      f"it will PREEMPT the VIP (an unplanned switchover back to {node}).")
-    step = Step(node, _write_value(cfg, 0), f"{node}'s priority returns to {after}",
-                undo=_write_value(cfg, hook.value or 0))
+    step = Step(node, _write_value(cfg, node, 0), f"{node}'s priority returns to {after}",
+                undo=_write_value(cfg, node, hook.value or 0))
     return Plan("maintenance-clear", title, node, (Check("hook present", True, f"current value {hook.value}"),),
                 (step,), notes=tuple(notes))

@@ -36,6 +36,7 @@ from hatui.model import (
     Parsed,
     ProcDrbd,
 )
+from hatui.privilege import AS_ROOT, Root
 from hatui.probes import (
     MAX_DRBD_LINES,
     MAX_ITEMS,
@@ -755,15 +756,26 @@ def parse_drbd_error(stderr: str, exit_code: int | None = None) -> Parsed[DrbdEr
 
 
 # ---- what the live loop runs ------------------------------------------------------------------------
-def live_commands(proc_file: str, resource: str, mount_point: str) -> dict[str, str]:
-    """/proc/drbd (8.4); where it has no device lines (DRBD 9) `drbdsetup events2 --now`; and whether
-    the mount point is mounted.  bash builtins where they do: a fork costs ~1-2 ms per command."""
-    proc, res, mnt = quote(valid_path(proc_file)), quote(valid_name(resource)), quote(valid_path(mount_point))
+def live_commands(proc_file: str, resource: str, mount_point: str, root: Root = AS_ROOT) -> dict[str, str]:
+    """/proc/drbd (8.4); where it has no device lines (DRBD 9) `drbdsetup events2 --now` (root: through
+    sudo for an unprivileged user); and whether the mount point is mounted.  bash builtins where they do:
+    a fork costs ~1-2 ms per command."""
+    proc, mnt = quote(valid_path(proc_file)), quote(valid_path(mount_point))
+    events = root(*events_argv(resource))
     return {
         "drbd_proc": f"DRBD_PROC=$(< {proc}) 2>/dev/null; printf '%s\\n' \"$DRBD_PROC\"",
-        "drbd_events": f"[[ \"$DRBD_PROC\" =~ [0-9]+:\\ cs: ]] || drbdsetup events2 --now --statistics {res}",
+        "drbd_events": f"[[ \"$DRBD_PROC\" =~ [0-9]+:\\ cs: ]] || {events}",
         "mounted": f"M=1; while read -r _ mp _; do [ \"$mp\" = {mnt} ] && M=0; done < /proc/self/mounts; [ $M = 0 ]",
     }
+
+
+def events_argv(resource: str) -> tuple[str, ...]:
+    return ("drbdsetup", "events2", "--now", "--statistics", valid_name(resource))
+
+
+def root_argvs(resource: str) -> list[tuple[str, ...]]:
+    """The exact command the DRBD probe runs as root (DRBD 9 only: /proc/drbd is world-readable)."""
+    return [events_argv(resource), ("drbdsetup", "events2", valid_name(resource))]
 
 
 def drbd_from_raw(proc_text: str, events_text: str, device: str, resource: str) -> tuple[tuple[DrbdResource, ...],
@@ -788,8 +800,9 @@ def drbd_from_raw(proc_text: str, events_text: str, device: str, resource: str) 
     return (), notes
 
 
-def events_follow_command(proc_file: str, resource: str) -> str:
+def events_follow_command(proc_file: str, resource: str, root: Root = AS_ROOT) -> str:
     """DRBD 9 (a /proc/drbd without device lines): `drbdsetup events2` without --now follows every state
-    change as it happens; on 8.4 it prints nothing here and /proc/drbd is polled."""
-    proc, res = quote(valid_path(proc_file)), quote(valid_name(resource))
-    return f"[[ \"$(< {proc})\" =~ [0-9]+:\\ cs: ]] 2>/dev/null || drbdsetup events2 {res}"
+    change as it happens; on 8.4 it prints nothing here and /proc/drbd is polled.  Root: through sudo for
+    an unprivileged user."""
+    proc = quote(valid_path(proc_file))
+    return f"[[ \"$(< {proc})\" =~ [0-9]+:\\ cs: ]] 2>/dev/null || {root('drbdsetup', 'events2', valid_name(resource))}"

@@ -14,6 +14,7 @@ from typing import Any
 import pymysql
 
 from hatui.model import GaleraState, GraState, Parsed, RecoveredPosition
+from hatui.privilege import AS_ROOT, Root
 from hatui.probes import (
     UINT64_MAX,
     never_raises,
@@ -31,10 +32,25 @@ from hatui.probes import (
 WSREP_STATUS_SQL = "SHOW GLOBAL STATUS LIKE 'wsrep%'"
 
 
-def grastate_command(datadir: str = "/var/lib/mysql") -> str:
-    """grastate.dat through bash's `$(< file)` (no fork); a missing file prints nothing, exit 1."""
+def grastate_command(datadir: str = "/var/lib/mysql", root: Root = AS_ROOT) -> str:
+    """grastate.dat through bash's `$(< file)` (no fork); a missing file prints nothing, exit 1.
+    An unprivileged user reads it where the datadir lets it, else through sudo (one exact `cat`)."""
     path = quote(valid_path(datadir).rstrip("/") + "/grastate.dat")
-    return f"[ -r {path} ] && printf '%s\\n' \"$(< {path})\""
+    own = f"[ -r {path} ] && printf '%s\\n' \"$(< {path})\""
+    if not root.unprivileged:
+        return own
+    # sudo only when the user could not tell: the file exists but is unreadable, or the datadir is private
+    unknown = f"{{ [ -e {path} ] || [ ! -x {quote(valid_path(datadir))} ]; }}"
+    return f"{{ {own}; }} || {{ {unknown} && {root(*grastate_argv(datadir))}; }}"
+
+
+def grastate_argv(datadir: str = "/var/lib/mysql") -> tuple[str, ...]:
+    return ("cat", valid_path(datadir).rstrip("/") + "/grastate.dat")
+
+
+def root_argvs() -> list[tuple[str, ...]]:
+    """The exact command the Galera probe may run as root: grastate.dat where the datadir is private."""
+    return [grastate_argv()]
 
 
 # ---- SHOW GLOBAL STATUS ----------------------------------------------------------------------------

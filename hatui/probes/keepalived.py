@@ -25,6 +25,7 @@ from hatui.model import (
     VrrpInstance,
     VrrpStats,
 )
+from hatui.privilege import AS_ROOT, Root
 from hatui.probes import (
     MAX_ITEMS,
     REDACTED,  # noqa: F401  (re-exported: tests and the collector use keepalived.REDACTED)
@@ -473,39 +474,71 @@ DATA_FILE = "/tmp/keepalived.data"
 DEFAULT_SIGNUMS = (36, 10)  # SIGRTMIN+2 (JSON) and SIGUSR1 (DATA) on Linux, when --signum cannot tell
 
 
-def is_keepalived(pid_file: str = PID_FILE) -> str:
+def is_keepalived(pid_file: str = PID_FILE, root: Root = AS_ROOT) -> str:
     """Shell test: the pid file names a live process AND that process is keepalived.  Debian's unit
     leaves a stale pid file after a crash; signals 36 and 10 would terminate whatever has that pid now.
-    bash builtins only (read, kill): a fork+exec costs ~1-2 ms per command."""
-    return (f'read -r P < {quote(pid_file)} 2>/dev/null && kill -0 "$P" 2>/dev/null && '
+    bash builtins only (read, kill): a fork+exec costs ~1-2 ms per command.  As an unprivileged user
+    `kill -0` on root's process fails (EPERM): there /proc/PID/comm, which only a live process has, says it."""
+    alive = "" if root.unprivileged else 'kill -0 "$P" 2>/dev/null && '
+    return (f'read -r P < {quote(pid_file)} 2>/dev/null && {alive}'
             'read -r C < "/proc/$P/comm" 2>/dev/null && [ "$C" = keepalived ]')
 
 
-def pid_command(pid_file: str = PID_FILE) -> str:
-    return f'{is_keepalived(pid_file)} && echo "$P"'
+def pid_command(pid_file: str = PID_FILE, root: Root = AS_ROOT) -> str:
+    return f'{is_keepalived(pid_file, root)} && echo "$P"'
 
 
 PID_COMMAND = pid_command()
 JSON_COMMAND = f"[ -r {JSON_FILE} ] && printf '%s\\n' \"$(< {JSON_FILE})\""
 DATA_COMMAND = f"[ -r {DATA_FILE} ] && printf '%s\\n' \"$(< {DATA_FILE})\""
-# first cycle: learn the signal numbers, ask for both dumps and wait (<= 1 s) until both are rewritten
-SIGNUMS_COMMAND = (
-    "J=$(keepalived --signum=JSON 2>/dev/null); D=$(keepalived --signum=DATA 2>/dev/null); echo $J $D; "
-    f"if {is_keepalived()}; then "
-    f"M() {{ stat -c %.9Y {JSON_FILE} {DATA_FILE} 2>/dev/null | tr '\\n' ' '; }}; "
-    "B=$(M); [ -n \"$J\" ] && kill -\"$J\" \"$P\"; [ -n \"$D\" ] && kill -\"$D\" \"$P\"; "
-    "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do "
-    "A=$(M); [ \"$A\" != \"$B\" ] && [ $(echo $A | wc -w) -ge 2 ] && break; sleep 0.05; done; fi")
+
+
+def dump_command(path: str, root: Root = AS_ROOT) -> str:
+    """Read a dump.  keepalived writes them mode 0600, root's: an unprivileged user reads through sudo."""
+    if not root.unprivileged:
+        return {JSON_FILE: JSON_COMMAND, DATA_FILE: DATA_COMMAND}.get(path) or \
+            f"[ -r {quote(path)} ] && printf '%s\\n' \"$(< {quote(path)})\""
+    return f"[ -e {quote(path)} ] && {root('cat', path)}"
+
+
+def signums_command(root: Root = AS_ROOT) -> str:
+    """First cycle: learn the signal numbers, ask for both dumps and wait (<= 1 s) until both are rewritten.
+    As root `kill` signals the pid is_keepalived checked; through sudo, one exact pkill per signal that
+    signals the pid file's process only if it is keepalived (pkill --pidfile with a name)."""
+    if root.unprivileged:
+        j, d = (f'sudo -n pkill --signal "${v}" --pidfile {quote(PID_FILE)} --exact keepalived 2>&1' for v in "JD")
+    else:
+        j, d = 'kill -"$J" "$P"', 'kill -"$D" "$P"'
+    return (
+        "J=$(keepalived --signum=JSON 2>/dev/null); D=$(keepalived --signum=DATA 2>/dev/null); echo $J $D; "
+        f"if {is_keepalived(root=root)}; then "
+        f"M() {{ stat -c %.9Y {JSON_FILE} {DATA_FILE} 2>/dev/null | tr '\\n' ' '; }}; "
+        f"B=$(M); [ -n \"$J\" ] && {j}; [ -n \"$D\" ] && {d}; "
+        "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do "
+        "A=$(M); [ \"$A\" != \"$B\" ] && [ $(echo $A | wc -w) -ge 2 ] && break; sleep 0.05; done; fi")
+
+
+SIGNUMS_COMMAND = signums_command()
 
 
 def signal_command(json_signum: int, data_signum: int, pid_file: str = PID_FILE,
-                   dumps: tuple[str, ...] = (JSON_FILE, DATA_FILE)) -> str:
+                   dumps: tuple[str, ...] = (JSON_FILE, DATA_FILE), root: Root = AS_ROOT) -> str:
     """Ask for fresh dumps, read by the next cycle (keepalived writes them while the loop sleeps).
     The old dumps are removed first: a dump the next cycle finds was written after this request, and
     a keepalived that did not answer leaves none (unknown), never the state of an earlier moment."""
+    if root.unprivileged:
+        j, d = (root("pkill", "--signal", str(int(n)), "--pidfile", pid_file, "--exact", "keepalived")
+                for n in (json_signum, data_signum))
+        return f"{is_keepalived(pid_file, root)} && {root('rm', '-f', *dumps)} && {j} && {d}; true"
     files = " ".join(quote(f) for f in dumps)
     return (f'{is_keepalived(pid_file)} && rm -f {files} && kill -{int(json_signum)} "$P" 2>/dev/null && '
             f'kill -{int(data_signum)} "$P" 2>/dev/null; true')
+
+
+def root_argvs(signums: tuple[int, int] = DEFAULT_SIGNUMS) -> list[tuple[str, ...]]:
+    """The exact commands the keepalived probe runs as root when the SSH user is not root."""
+    return [("rm", "-f", JSON_FILE, DATA_FILE), ("cat", JSON_FILE), ("cat", DATA_FILE),
+            *(("pkill", "--signal", str(n), "--pidfile", PID_FILE, "--exact", "keepalived") for n in signums)]
 
 
 def parse_signums(text: str) -> tuple[int, int]:
@@ -553,7 +586,8 @@ class KeepalivedReader:
 
     DATA_EVERY = 3
 
-    def __init__(self) -> None:
+    def __init__(self, root: Root = AS_ROOT) -> None:
+        self.root = root
         self.signums: tuple[int, int] | None = None  # (JSON, DATA)
         self.last_data: CommandResult | None = None
         self.key_at_data: tuple[str, ...] | None = None  # vrrp_key of the JSON read with last_data
@@ -561,13 +595,13 @@ class KeepalivedReader:
     def commands(self, cycle: int) -> dict[str, str]:
         cmds: dict[str, str] = {}
         if self.signums is None:
-            cmds["signums"] = SIGNUMS_COMMAND
-        cmds["ka_pid"] = PID_COMMAND
-        cmds["ka_json"] = JSON_COMMAND
+            cmds["signums"] = signums_command(self.root)
+        cmds["ka_pid"] = pid_command(root=self.root)
+        cmds["ka_json"] = dump_command(JSON_FILE, self.root)
         if cycle % self.DATA_EVERY == 0 or self.last_data is None:
-            cmds["ka_data"] = DATA_COMMAND
+            cmds["ka_data"] = dump_command(DATA_FILE, self.root)
         if self.signums is not None:
-            cmds["ka_signal"] = signal_command(*self.signums)
+            cmds["ka_signal"] = signal_command(*self.signums, root=self.root)
         return cmds
 
     async def absorb(self, res: dict[str, CommandResult], run_more: RunMore) -> None:
@@ -582,7 +616,7 @@ class KeepalivedReader:
         if "ka_data" not in res and self.last_data is not None and key != self.key_at_data:
             # state or priority moved since the data dump held: its GOOD/BAD and track-file values are
             # stale. The file on the node was rewritten with the JSON just read: fetch it now.
-            extra = await run_more({"ka_data": DATA_COMMAND})
+            extra = await run_more({"ka_data": dump_command(DATA_FILE, self.root)})
             if "ka_data" in extra:
                 res["ka_data"] = CommandResult(extra["ka_data"].exit_status, redact(extra["ka_data"].output))
         if "ka_data" in res:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from hatui.config import Config
 from hatui.model import CommandResult, FailoverEvent, NodeSnapshot
+from hatui import privilege
 from hatui.probes import drbd, failover_log, galera, keepalived, maintenance
+from hatui.probes import printable
 from hatui.probes.keepalived import RunMore
 
 
@@ -18,7 +20,8 @@ class NodeReader:
         self.config = config
         self.node = node
         self.cycle = 0
-        self.keepalived = keepalived.KeepalivedReader()
+        self.root = privilege.root_of(config.node(node))
+        self.keepalived = keepalived.KeepalivedReader(self.root)
         self.log = failover_log.FailoverLogReader(node, config.failover_log)
         self._mark: CommandResult | None = None  # the maintenance file's mark, read every MARK_EVERY cycles
 
@@ -31,7 +34,7 @@ class NodeReader:
         the safety net when a stream stops)."""
         cfg = self.config
         parts = {"addr": keepalived.ADDR_MONITOR_COMMAND, "log": failover_log.follow_command(cfg.failover_log),
-                 "drbd": drbd.events_follow_command(cfg.drbd.proc_file, cfg.drbd.resource)}
+                 "drbd": drbd.events_follow_command(cfg.drbd.proc_file, cfg.drbd.resource, self.root)}
         # bash's `read` loops: no fork per event; the tag alone crosses the network
         jobs = [f"{{ {cmd} 2>/dev/null | while read -r _; do echo {tag}; done; }} &" for tag, cmd in parts.items()]
         # the foreground reads stdin: when hatui closes the channel it ends, and takes the jobs with it
@@ -44,21 +47,46 @@ class NodeReader:
         cmds = {"signums": ka.pop("signums")} if "signums" in ka else {}
         cmds["addr"] = keepalived.IP_ADDR_COMMAND
         cmds.update(ka)
-        cmds.update(drbd.live_commands(cfg.drbd.proc_file, cfg.drbd.resource, cfg.drbd.mount_point))
-        cmds["grastate"] = galera.grastate_command()
+        cmds.update(drbd.live_commands(cfg.drbd.proc_file, cfg.drbd.resource, cfg.drbd.mount_point, self.root))
+        cmds["grastate"] = galera.grastate_command(root=self.root)
         cmds["log"] = self.log.command(self.cycle)
         if self._mark is None or self.cycle % self.MARK_EVERY == 0:
             cmds["maintenance"] = maintenance.command(cfg.actions.maintenance_file)
         return cmds
 
     async def absorb(self, res: dict[str, CommandResult], run_more: RunMore) -> tuple[FailoverEvent, ...]:
-        """Complete `res` in place (secrets redacted, the data dump held) and return the new log events."""
+        """Complete `res` in place (secrets redacted, the data dump held, what sudo refused taken out of the
+        outputs into `res["sudo_refused"]`) and return the new log events."""
+        if self.root.unprivileged:
+            take_refusals(res)
+            fetch = run_more
+
+            async def run_more(cmds: dict[str, str]) -> dict[str, CommandResult]:
+                more = await fetch(cmds)
+                take_refusals(more)
+                if "sudo_refused" in more:
+                    before = res["sudo_refused"].output + "\n" if "sudo_refused" in res else ""
+                    res["sudo_refused"] = CommandResult(0, before + more.pop("sudo_refused").output)
+                return more
         await self.keepalived.absorb(res, run_more)
         if "maintenance" in res:
             self._mark = res["maintenance"]
         elif self._mark is not None:
             res["maintenance"] = self._mark
         return self.log.absorb(res["log"].output if "log" in res else "")
+
+
+def take_refusals(res: dict[str, CommandResult]) -> None:
+    """Move sudo's refusals (marked by privilege.SUDO_FUNCTION) out of each output into one entry,
+    `sudo_refused` (one refused command a line), so that no parser reads them."""
+    refused: list[str] = []
+    for key, result in list(res.items()):
+        found, rest = privilege.refusals(result.output)
+        if found:
+            refused += found
+            res[key] = CommandResult(result.exit_status, rest)
+    if refused:
+        res["sudo_refused"] = CommandResult(0, "\n".join(dict.fromkeys(refused)))
 
 
 def node_from_raw(config: Config, name: str, res: dict[str, CommandResult],
@@ -86,4 +114,6 @@ def node_from_raw(config: Config, name: str, res: dict[str, CommandResult],
         node=name, reachable=True, poll_age_s=0.0, vrrp=vrrp, addresses=addrs.value or (), drbd=drbd_res,
         galera=galera_state, grastate=grastate, notes=tuple(dict.fromkeys(notes)), keepalived_running=ka_running,
         drbd_mounted=res.get("mounted", empty).ok, mysql_error=mysql_error,
-        maintenance_since_epoch_s=mark.since_epoch_s if mark else None, maintenance_set_by=mark.by if mark else None)
+        maintenance_since_epoch_s=mark.since_epoch_s if mark else None, maintenance_set_by=mark.by if mark else None,
+        sudo_refused=tuple(printable(x) for x in res["sudo_refused"].output.splitlines() if x.strip())
+        if "sudo_refused" in res else ())

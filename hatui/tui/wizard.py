@@ -18,10 +18,16 @@ from hatui.model import ClusterSnapshot
 
 
 class ActionWizard(ModalScreen[None]):
-    # q reaches the app's quit from this modal screen too (the confirmation Input keeps its own q): while the
-    # action runs, the app's action_quit asks first, then aborts and quits after the undo
+    # The confirmation field has the focus (what the prompt asks for is typing the node name and enter);
+    # the plan above it never takes the focus, and these keys scroll it from the field.  q reaches the
+    # app's quit from this modal screen too (the confirmation Input keeps its own q): while the action
+    # runs, the app's action_quit asks first, then aborts and quits after the undo.
     BINDINGS = [Binding("escape", "close", "close"), Binding("ctrl+a", "abort", "abort a running action"),
-                Binding("q", "app.quit", "quit", show=False)]
+                Binding("q", "app.quit", "quit", show=False),
+                Binding("pageup", "scroll_plan(-1)", "plan page up", show=False),
+                Binding("pagedown", "scroll_plan(1)", "plan page down", show=False),
+                Binding("up", "scroll_plan_line(-1)", show=False),
+                Binding("down", "scroll_plan_line(1)", show=False)]
     DEFAULT_CSS = """
     ActionWizard { align: center middle; }
     ActionWizard > Vertical { width: 96%; max-width: 120; height: 92%; border: thick $warning; background: $surface; }
@@ -42,7 +48,7 @@ class ActionWizard(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            with VerticalScroll(id="plan"):
+            with VerticalScroll(id="plan", can_focus=False):
                 yield Static(self.plan.render(), markup=False)
             if self.plan.runnable:
                 target = escape(self.plan.target or "")
@@ -56,6 +62,15 @@ class ActionWizard(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one(Vertical).border_title = self.plan.title
+        for field in self.query("#confirm").results(Input):
+            field.focus()
+
+    def action_scroll_plan(self, pages: int) -> None:
+        plan = self.query_one("#plan", VerticalScroll)
+        (plan.scroll_page_down if pages > 0 else plan.scroll_page_up)(animate=False)
+
+    def action_scroll_plan_line(self, lines: int) -> None:
+        self.query_one("#plan", VerticalScroll).scroll_relative(y=lines, animate=False)
 
     @on(Input.Submitted, "#confirm")
     def confirmed(self, event: Input.Submitted) -> None:

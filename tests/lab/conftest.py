@@ -103,3 +103,14 @@ def lab_beside():
     finally:
         res = _other_lab("down")
         assert res.returncode == 0, res.stderr
+
+
+@pytest.fixture(scope="module")
+def sudo_lab():
+    """One lab for a module whose hatui logs in as the ordinary user `hatui` (become: sudo), with the
+    recommended checks (a healthy pair is then OK, not WARNING)."""
+    res = _up("--ssh-user", "hatui", "--checks", "recommended")
+    try:
+        yield res
+    finally:
+        _down()
