@@ -163,7 +163,10 @@ VOCABULARY = drbd.ROLES | drbd.DISK_STATES | drbd.CONN_STATES_9 | drbd.REPL_STAT
 
 
 def words_of(text: str) -> set[str]:
-    return set(re.split(r"[\s:/=>\-]+|->", text))
+    """The words of the input as the parsers see it: terminal escapes are removed before parsing."""
+    from hatui.probes import printable
+
+    return set(re.split(r"[\s:/=>\-]+|->", printable(text, keep_lines=True)))
 
 
 def _states(r: DrbdResource) -> list[str | None]:
@@ -248,3 +251,11 @@ OLD_LINE_RE = re.compile(r"^(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) - Keepalived 
 def test_failover_splitter_matches_the_old_regex(line):
     m = OLD_LINE_RE.match(line)
     assert failover_log._fields(line) == ((m["ts"], m["name"], m["state"], m["type"]) if m else None)
+
+
+def test_an_escape_glued_to_a_state_word_is_not_an_invented_state():
+    """Found by hypothesis: ` 0: cs:Ahead\\x1b[31m` (a colour code after the word) is DRBD 8.4's Ahead,
+    i.e. Connected and replicating Ahead — the word is in the input once the escape is removed."""
+    r = drbd.parse_proc_drbd(" 0: cs:Ahead\x1b[31m").value.resources[0]
+    assert (r.connection_state, r.replication_state) == ("Connected", "Ahead")
+    _assert_from_input((r,), " 0: cs:Ahead\x1b[31m")
