@@ -229,18 +229,6 @@ class Events2Dump:
     split_brain_resources: tuple[str, ...] = ()  # resources whose split-brain helper was called
 
 
-@dataclass(frozen=True)
-class DrbdRole:
-    local: str
-    peers: tuple[str, ...] = ()  # 8.4 prints local/peer; DRBD 9 prints only the local role
-
-
-@dataclass(frozen=True)
-class DrbdDiskStates:
-    local: str
-    peers: tuple[str, ...] = ()
-
-
 DrbdErrorReason = Literal["peer-is-primary", "device-held-open", "need-connection", "no-uptodate-data",
                           "already-connected", "minor-not-allocated", "unknown-resource",
                           "invalid-config-request", "no-84-support", "other"]
@@ -284,26 +272,6 @@ class TrackFile:
 
 
 @dataclass(frozen=True)
-class VrrpStats:
-    name: str
-    adverts_received: int | None = None
-    adverts_sent: int | None = None
-    become_master_count: int | None = None
-    release_master_count: int | None = None
-    packet_errors: int | None = None  # sum of length, ttl, invalid type, interval, address list
-    auth_invalid_type: int | None = None
-    auth_type_mismatch: int | None = None
-    auth_failure: int | None = None
-    priority_zero_received: int | None = None
-    priority_zero_sent: int | None = None
-
-    @property
-    def auth_failures(self) -> int | None:
-        parts = [v for v in (self.auth_invalid_type, self.auth_type_mismatch, self.auth_failure) if v is not None]
-        return sum(parts) if parts else None
-
-
-@dataclass(frozen=True)
 class VrrpInstance:
     """One VRRP instance.  Never holds the VRRP password: parsers drop it."""
 
@@ -342,16 +310,6 @@ class IpAddress:
     label: str | None = None
 
 
-@dataclass(frozen=True)
-class NotifyEvent:
-    """A notify FIFO line, `INSTANCE "VI_1" MASTER 100`."""
-
-    type: str  # INSTANCE | GROUP
-    name: str
-    state: str  # MASTER, BACKUP, FAULT, STOP, DELETED, MASTER_RX_LOWER_PRI, MASTER_PRIORITY, ...
-    priority: int
-
-
 # ---- Galera ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class GaleraState:
@@ -386,15 +344,6 @@ class GraState:
     seqno: int | None  # -1 while running or after a crash
     safe_to_bootstrap: bool | None  # None: file predates Galera 3.19
     version: str | None = None
-
-
-@dataclass(frozen=True)
-class RecoveredPosition:
-    """`WSREP: Recovered position: <uuid>:<seqno>` from the error log."""
-
-    uuid: str
-    seqno: int
-    line: str
 
 
 # ---- failover log ----------------------------------------------------------------------------------

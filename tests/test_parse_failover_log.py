@@ -93,4 +93,3 @@ def test_read_from_output_and_commands():
     assert fl.split_read_from_output("garbage") == (None, "garbage")
     cmd = fl.read_from_command(offset_bytes=10)
     assert cmd.endswith("tail -c +11 /var/log/keepalived_failover.log 2>/dev/null || true")
-    assert fl.tail_command(lines=50).startswith("tail -n 50 /var/log/keepalived_failover.log")

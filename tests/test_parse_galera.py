@@ -105,20 +105,6 @@ def test_grastate_padding_after_shorter_rewrite():
     assert p.unparsed == () and p.value.safe_to_bootstrap is True and p.value.seqno == 15
 
 
-def test_recovered_position():
-    p = ga.parse_recovered_position(fx("galera/errorlog-wsrep-recovered-position-mariadb-docs.txt"))
-    assert (p.value.uuid, p.value.seqno) == ("37bb872a-ad73-11e6-819f-f3b71d9c5ada", 345628)
-    lab = ga.parse_recovered_position(fx("lab/errorlog-recovered-position-from-storage-lab.txt")).value
-    assert (lab.uuid, lab.seqno) == ("4eb9b0df-e898-11f1-99eb-c234e316a248", 2)
-    old = ga.parse_recovered_position("WSREP: Recovered position 81187002-ac00-11ea-aed2-e722922ab6a4:261\n")
-    assert old.value.seqno == 261
-    last = ga.parse_recovered_position("WSREP: Recovered position: 00000000-0000-0000-0000-000000000000:-1\n"
-                                       "WSREP: Recovered position: 81187002-ac00-11ea-aed2-e722922ab6a4:7\n")
-    assert last.value.seqno == 7  # the last one counts
-    none = ga.parse_recovered_position(fx("galera/errorlog-not-safe-to-bootstrap-codership-doc.txt"))
-    assert none.value is None and none.unparsed
-
-
 def test_commands():
     assert ga.grastate_command("/var/lib/mysql/") == \
         "[ -r /var/lib/mysql/grastate.dat ] && printf '%s\\n' \"$(< /var/lib/mysql/grastate.dat)\""

@@ -7,7 +7,6 @@ vocabulary and the 8.4 → 9 translation, and splitting them would scatter that.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import replace
@@ -23,13 +22,11 @@ from hatui.model import (
     SYNC_STATES,
     UNKNOWN_STATE,
     DrbdConnection,
-    DrbdDiskStates,
     DrbdError,
     DrbdErrorReason,
     DrbdEvent,
     DrbdPeerDevice,
     DrbdResource,
-    DrbdRole,
     DrbdSource,
     DrbdVolume,
     Events2Dump,
@@ -39,10 +36,8 @@ from hatui.model import (
 from hatui.privilege import AS_ROOT, Root
 from hatui.probes import (
     MAX_DRBD_LINES,
-    MAX_ITEMS,
     dedupe,
     never_raises,
-    printable,
     quote,
     short,
     snippet,
@@ -269,7 +264,6 @@ _CONN_KEYS = frozenset({"node-id", "connection", "role", "tls", "congested", "ap
                         "local", "peer"})
 _PD_KEYS = frozenset({"volume", "replication", "peer-disk", "disk", "peer-client", "done", "resync-suspended",
                       "received", "sent", "out-of-sync", "pending", "unacked", "dbdt1", "eta"})
-_PD_STARTERS = ("replication", "peer-disk", "disk")  # a peer device without "volume:" starts with these
 
 
 def _status_block(name: str, tokens: list[str], notes: list[str]) -> DrbdResource | None:
@@ -386,80 +380,6 @@ def parse_drbdadm_status(text: str) -> Parsed[tuple[DrbdResource, ...]]:
 
 
 # ---- drbdsetup status --json -----------------------------------------------------------------------
-def _j(d: dict[str, Any], key: str, kind: type) -> Any:
-    v = d.get(key)
-    if kind is int and isinstance(v, bool):
-        return None
-    if kind is float and isinstance(v, int | float) and not isinstance(v, bool):
-        return float(v) if math.isfinite(v) else None  # json.loads accepts NaN and Infinity
-    if kind is str and isinstance(v, str):
-        return printable(v)  # "\u001b" in JSON decodes to ESC after never_raises cleaned the text
-    return v if isinstance(v, kind) else None
-
-
-def _jlist(d: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    v = d.get(key)
-    return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
-
-
-def _json_peer_device(p: dict[str, Any], where: str, notes: list[str]) -> DrbdPeerDevice:
-    repl = known(_j(p, "replication-state", str), REPL_STATES_9, f"{where}: replication state", notes)
-    pct = _j(p, "percent-resync-done", float)
-    if pct is None and repl in SYNC_STATES:
-        pct = _j(p, "percent-in-sync", float)
-    speed, want, eta = _j(p, "db1/dt1 [MiB/s]", float), _j(p, "want", float), _j(p, "estimated-seconds-to-finish", int)
-    return DrbdPeerDevice(
-        volume=_j(p, "volume", int) or 0, replication_state=repl,
-        peer_disk_state=known(_j(p, "peer-disk-state", str), DISK_STATES, f"{where}: peer disk state", notes),
-        peer_client=_j(p, "peer-client", bool), resync_suspended=_j(p, "resync-suspended", str),
-        sync_percent=percent(pct, f"{where}: resync done", notes),
-        speed_kib_s=_mib_to_kib(speed), want_kib_s=_mib_to_kib(want) if want else None,
-        eta_s=eta if eta is not None and eta != NO_ETA_SENTINEL else None,
-        out_of_sync_kib=_j(p, "out-of-sync", int), received_kib=_j(p, "received", int), sent_kib=_j(p, "sent", int))
-
-
-@never_raises()
-def parse_drbdsetup_status_json(text: str) -> Parsed[tuple[DrbdResource, ...]]:
-    """`drbdsetup status --json` (DRBD 9): an array of resources; sizes in KiB."""
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        return Parsed(None, (f"not JSON: {short(exc, 200)}",), text)
-    if not isinstance(data, list):
-        return Parsed(None, (f"expected a JSON array, got {type(data).__name__}",), text)
-    notes: list[str] = []
-    if len(data) > MAX_ITEMS:
-        notes.append(f"{len(data):,} items: only the first {MAX_ITEMS:,} parsed")
-        data = data[:MAX_ITEMS]
-    resources = []
-    for i, r in enumerate(data):
-        if not isinstance(r, dict) or not isinstance(r.get("name"), str):
-            notes.append(f"item {i}: not a resource object")
-            continue
-        name = printable(r["name"])
-        rn = short(name)
-        vols = tuple(DrbdVolume(
-            volume=_j(d, "volume", int) or 0, minor=_j(d, "minor", int),
-            disk_state=known(_j(d, "disk-state", str), DISK_STATES, f"{rn}: disk state", notes),
-            client=_j(d, "client", bool), quorum=_j(d, "quorum", bool),
-            open=(None if d.get("open") is None else printable(str(d["open"]).lower())),
-            size_kib=_j(d, "size", int), read_kib=_j(d, "read", int), written_kib=_j(d, "written", int),
-        ) for d in _jlist(r, "devices"))
-        conns = []
-        for c in _jlist(r, "connections"):
-            cname = _j(c, "name", str) or "?"
-            where = f"{rn}: connection {short(cname)}"
-            conns.append(DrbdConnection(
-                name=cname, connection_state=known(_j(c, "connection-state", str), CONN_STATES_9, f"{where}: state",
-                                                   notes),
-                peer_role=known_or_none(_j(c, "peer-role", str), ROLES, f"{where}: peer role", notes),
-                peer_node_id=_j(c, "peer-node-id", int), congested=_j(c, "congested", bool),
-                peer_devices=tuple(_json_peer_device(p, where, notes) for p in _jlist(c, "peer_devices"))))
-        susp = r.get("suspended")
-        resources.append(DrbdResource.build(
-            name, known(_j(r, "role", str), ROLES, f"{rn}: role", notes), "status-json", vols, tuple(conns),
-            suspended=("yes" if susp else "no") if isinstance(susp, bool) else None))
-    return Parsed(_one_per_name(resources, "status-json", notes), dedupe(notes), text)
 
 
 # ---- drbdsetup events2 -----------------------------------------------------------------------------
@@ -629,54 +549,6 @@ def _lines(text: str) -> list[str]:
     return [ln.strip() for ln in strip_ansi(text).splitlines() if ln.strip()]
 
 
-def _state_lines(text: str, notes: list[str]) -> list[str]:
-    lines = _lines(text)
-    if not lines:
-        notes.append("empty input")
-    return lines
-
-
-@never_raises(max_lines=MAX_DRBD_LINES)
-def parse_role(text: str) -> Parsed[tuple[DrbdRole, ...]]:
-    """8.4: `Primary/Secondary` per minor; DRBD 9: `Primary`; `Unconfigured` when down."""
-    out: list = []
-    notes: list[str] = []
-    for ln in _state_lines(text, notes):
-        parts = ln.split("/")
-        if all(p in ROLES | {"Unconfigured"} for p in parts) and len(parts) <= 2:
-            out.append(DrbdRole(parts[0], tuple(parts[1:])))
-        else:
-            notes.append(f"not a role: {snippet(ln)}")
-    return Parsed(tuple(out) if out or not notes else None, tuple(notes), text)
-
-
-@never_raises(max_lines=MAX_DRBD_LINES)
-def parse_cstate(text: str) -> Parsed[tuple[str, ...]]:
-    """8.4: the raw cs name per minor (`WFConnection`, `SyncSource`); DRBD 9: one line per connection."""
-    out: list = []
-    notes: list[str] = []
-    for ln in _state_lines(text, notes):
-        if ln in CSTATES_84 | CONN_STATES_9 | {"Unconfigured"}:
-            out.append(ln)
-        else:
-            notes.append(f"not a connection state: {snippet(ln)}")
-    return Parsed(tuple(out) if out or not notes else None, tuple(notes), text)
-
-
-@never_raises(max_lines=MAX_DRBD_LINES)
-def parse_dstate(text: str) -> Parsed[tuple[DrbdDiskStates, ...]]:
-    """`UpToDate/UpToDate` (local/peer...), `UpToDate` (DRBD 9 guide), `Unconfigured`."""
-    out: list = []
-    notes: list[str] = []
-    for ln in _state_lines(text, notes):
-        parts = ln.split("/")
-        if all(p in DISK_STATES | {"Unconfigured"} for p in parts):
-            out.append(DrbdDiskStates(parts[0], tuple(parts[1:])))
-        else:
-            notes.append(f"not a disk state: {snippet(ln)}")
-    return Parsed(tuple(out) if out or not notes else None, tuple(notes), text)
-
-
 # ---- errors of drbdadm/drbdsetup actions -----------------------------------------------------------
 _SC_RE = re.compile(r"State change failed: \((?P<code>-?\d+)\)\s*(?P<text>.*)")
 _FAIL_RE = re.compile(r"Failure: \((?P<code>-?\d+)\)\s*(?P<text>.*)")
@@ -761,10 +633,12 @@ def live_commands(proc_file: str, resource: str, mount_point: str, root: Root = 
     sudo for an unprivileged user); and whether the mount point is mounted.  bash builtins where they do:
     a fork costs ~1-2 ms per command."""
     proc, mnt = quote(valid_path(proc_file)), quote(valid_path(mount_point))
-    events = root(*events_argv(resource))
+    events, status = root(*events_argv(resource)), root(*status_argv(resource))
     return {
         "drbd_proc": f"DRBD_PROC=$(< {proc}) 2>/dev/null; printf '%s\\n' \"$DRBD_PROC\"",
-        "drbd_events": f"[[ \"$DRBD_PROC\" =~ [0-9]+:\\ cs: ]] || {events}",
+        "drbd_events": f"[[ \"$DRBD_PROC\" =~ [0-9]+:\\ cs: ]] || {{ EV=$({events} 2>&1); EV_RC=$?; printf '%s\\n' \"$EV\"; }}",
+        # where events2 --now printed nothing (a drbd-utils without it): `drbdadm status`, parsed as well
+        "drbd_status": f"[[ \"$DRBD_PROC\" =~ [0-9]+:\\ cs: ]] || {{ [ \"$EV_RC\" = 0 ] && [ -n \"$EV\" ]; }} || {status}",
         "mounted": f"M=1; while read -r _ mp _; do [ \"$mp\" = {mnt} ] && M=0; done < /proc/self/mounts; [ $M = 0 ]",
     }
 
@@ -773,14 +647,19 @@ def events_argv(resource: str) -> tuple[str, ...]:
     return ("drbdsetup", "events2", "--now", "--statistics", valid_name(resource))
 
 
+def status_argv(resource: str) -> tuple[str, ...]:
+    return ("drbdadm", "status", valid_name(resource))
+
+
 def root_argvs(resource: str) -> list[tuple[str, ...]]:
-    """The exact command the DRBD probe runs as root (DRBD 9 only: /proc/drbd is world-readable)."""
-    return [events_argv(resource), ("drbdsetup", "events2", valid_name(resource))]
+    """The exact commands the DRBD probe runs as root (DRBD 9 only: /proc/drbd is world-readable)."""
+    return [events_argv(resource), status_argv(resource), ("drbdsetup", "events2", valid_name(resource))]
 
 
-def drbd_from_raw(proc_text: str, events_text: str, device: str, resource: str) -> tuple[tuple[DrbdResource, ...],
-                                                                                           list[str]]:
-    """The configured resource from /proc/drbd (8.4) or events2 (9), with the parsers' notes."""
+def drbd_from_raw(proc_text: str, events_text: str, device: str, resource: str,
+                  status_text: str = "") -> tuple[tuple[DrbdResource, ...], list[str]]:
+    """The configured resource from /proc/drbd (8.4), events2 (9) or, where events2 printed nothing,
+    `drbdadm status`, with the parsers' notes."""
     notes: list[str] = []
     if proc_text.strip():
         proc = parse_proc_drbd(proc_text)
@@ -795,8 +674,13 @@ def drbd_from_raw(proc_text: str, events_text: str, device: str, resource: str) 
         notes.extend(ev.unparsed)
         if ev.value is not None:
             return ev.value.resources, notes
-    if not proc_text.strip() and not events_text.strip():
-        notes.append("DRBD: no status (no /proc/drbd and drbdsetup printed nothing)")
+    if status_text.strip():
+        st = parse_drbdadm_status(status_text)
+        notes.extend(st.unparsed)
+        if st.value:
+            return st.value, notes
+    if not proc_text.strip() and not events_text.strip() and not status_text.strip():
+        notes.append("DRBD: no status (no /proc/drbd, and drbdsetup and drbdadm printed nothing)")
     return (), notes
 
 

@@ -20,11 +20,6 @@ DEFAULT_PATH = "/var/log/keepalived_failover.log"
 MAX_UNPARSED_NOTES = 200  # FailoverLogTail keeps the latest notes, counts the rest
 
 
-def tail_command(path: str = DEFAULT_PATH, lines: int = 200) -> str:
-    """The last `lines` lines; a missing file prints nothing (the node never changed state)."""
-    return f"tail -n {max(1, int(lines))} {quote(valid_path(path))} 2>/dev/null || true"
-
-
 def read_from_command(path: str = DEFAULT_PATH, offset_bytes: int = 0) -> str:
     """Everything after `offset_bytes` (use `FailoverLogTail.bytes_consumed`), preceded by one line with
     the file's current size so a rotated or truncated file can be noticed (`size < offset`)."""

@@ -13,7 +13,7 @@ from typing import Any
 
 import pymysql
 
-from hatui.model import GaleraState, GraState, Parsed, RecoveredPosition
+from hatui.model import GaleraState, GraState, Parsed
 from hatui.privilege import AS_ROOT, Root
 from hatui.probes import (
     UINT64_MAX,
@@ -176,24 +176,6 @@ def parse_grastate(text: str) -> Parsed[GraState]:
 
 
 # ---- error log -------------------------------------------------------------------------------------
-_RECOVERED_RE = re.compile(r"WSREP: Recovered position(?: from storage)?:?\s+"
-                           r"(?P<uuid>[0-9a-fA-F-]{36}):(?P<seqno>-?\d+)")
-
-
-@never_raises()
-def parse_recovered_position(text: str) -> Parsed[RecoveredPosition]:
-    """The last `WSREP: Recovered position: <uuid>:<seqno>` in error-log text (also the
-    `Recovered position from storage:` form MariaDB logs at startup, and mysqld_safe's colon-less one)."""
-    found: RecoveredPosition | None = None
-    for line in text.splitlines():
-        m = _RECOVERED_RE.search(line)
-        if m and _UUID_RE.match(m["uuid"]) and (seqno := to_int(m["seqno"])) is not None:
-            found = RecoveredPosition(m["uuid"], seqno, line.strip())
-    if found is None:
-        skipped = "skipping position recovery" in text
-        why = "position recovery was skipped" if skipped else "no 'Recovered position' line"
-        return Parsed(None, (why,), text)
-    return Parsed(found, (), text)
 
 
 # ---- what the live loop runs ------------------------------------------------------------------------

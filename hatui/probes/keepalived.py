@@ -17,13 +17,11 @@ from typing import Any, Literal
 from hatui.model import (
     CommandResult,
     IpAddress,
-    NotifyEvent,
     Parsed,
     TrackFile,
     TrackScript,
     Vip,
     VrrpInstance,
-    VrrpStats,
 )
 from hatui.privilege import AS_ROOT, Root
 from hatui.probes import (
@@ -326,64 +324,6 @@ def parse_keepalived_data(text: str) -> Parsed[tuple[VrrpInstance, ...]]:
 
 
 # ---- stats dump ------------------------------------------------------------------------------------
-_STATS_FIELDS = {
-    ("Advertisements", "Received"): "adverts_received", ("Advertisements", "Sent"): "adverts_sent",
-    ("", "Became master"): "become_master_count", ("", "Released master"): "release_master_count",
-    ("Authentication Errors", "Invalid Type"): "auth_invalid_type",
-    ("Authentication Errors", "Type Mismatch"): "auth_type_mismatch",
-    ("Authentication Errors", "Failure"): "auth_failure",
-    ("Priority Zero", "Received"): "priority_zero_received", ("Priority Zero", "Sent"): "priority_zero_sent",
-}
-
-
-@never_raises()
-def parse_keepalived_stats(text: str) -> Parsed[tuple[VrrpStats, ...]]:
-    """/tmp/keepalived.stats (SIGUSR2): per instance, 2-space headings and 4-space `Key: value`."""
-    notes: list[str] = []
-    out: list[VrrpStats] = []
-    values: dict[str, int] = {}
-    name: str | None = None
-    heading = ""
-
-    def flush() -> None:
-        if name is not None:
-            out.append(VrrpStats(name, **values))  # type: ignore[arg-type]
-
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        if line.startswith("VRRP Instance:"):
-            flush()
-            name, values, heading = line.split(":", 1)[1].strip(), {}, ""
-            continue
-        key, sep, val = line.strip().partition(":")
-        if not sep or name is None:
-            notes.append(f"line {lineno}: not understood: {snippet(line)}")
-            continue
-        indent = len(line) - len(line.lstrip())
-        if not val.strip():
-            heading = key
-            continue
-        n = to_int(val)
-        if n is None:
-            notes.append(f"line {lineno}: not a number: {snippet(line)}")
-            continue
-        where = heading if indent >= 4 else ""
-        if where == "Packet Errors":
-            values["packet_errors"] = values.get("packet_errors", 0) + n
-        elif field_name := _STATS_FIELDS.get((where, key)):
-            values[field_name] = n
-    flush()
-    if not out:
-        return Parsed(None, tuple(notes) or ("no 'VRRP Instance:' found",), text)
-    return Parsed(_one_per_name(out, lambda s: VrrpStats(s.name), "instance", notes), tuple(notes), text)
-
-
-def with_stats(instances: tuple[VrrpInstance, ...], stats: tuple[VrrpStats, ...]) -> tuple[VrrpInstance, ...]:
-    """Fill the counters of data-dump instances from the stats dump, by instance name."""
-    by_name = {s.name: s for s in stats}
-    return tuple(replace(i, become_master_count=s.become_master_count, release_master_count=s.release_master_count,
-                         auth_failures=s.auth_failures) if (s := by_name.get(i.name)) else i for i in instances)
 
 
 # ---- ip -o addr show -------------------------------------------------------------------------------
@@ -433,39 +373,7 @@ def _is_address(addr: str, prefix_len: int) -> bool:
         return False
 
 
-def addresses_by_interface(addrs: tuple[IpAddress, ...]) -> dict[str, tuple[IpAddress, ...]]:
-    out: dict[str, list[IpAddress]] = {}
-    for a in addrs:
-        out.setdefault(a.ifname, []).append(a)
-    return {k: tuple(v) for k, v in out.items()}
-
-
-def find_address(addrs: tuple[IpAddress, ...], ip: str) -> IpAddress | None:
-    """The entry holding `ip` (e.g. the VIP), comparing addresses, not strings."""
-    try:
-        want = ipaddress.ip_address(ip.split("/")[0])
-    except ValueError:
-        return None
-    for a in addrs:
-        try:
-            if ipaddress.ip_address(a.address) == want:
-                return a
-        except ValueError:
-            continue
-    return None
-
-
 # ---- notify FIFO -----------------------------------------------------------------------------------
-_FIFO_RE = re.compile(r'^(?P<type>INSTANCE|GROUP) "(?P<name>[^"]*)" (?P<state>[A-Z_]+) (?P<prio>-?\d+)$')
-
-
-@never_raises(one_line=True)
-def parse_notify_fifo_line(line: str) -> Parsed[NotifyEvent]:
-    """`INSTANCE "VI_1" MASTER 100` (notify_fifo / vrrp_notify_fifo)."""
-    m = _FIFO_RE.match(line.strip())
-    if not m or (prio := to_int(m["prio"])) is None:
-        return Parsed(None, (f"not a notify FIFO line: {snippet(line)}",), line)
-    return Parsed(NotifyEvent(m["type"], m["name"], m["state"], prio), (), line)
 
 
 # ---- what the live loop runs ------------------------------------------------------------------------

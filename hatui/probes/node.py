@@ -105,7 +105,8 @@ def node_from_raw(config: Config, name: str, res: dict[str, CommandResult],
     addrs = keepalived.parse_ip_addr(res.get("addr", empty).output)
     notes.extend(addrs.unparsed)
     drbd_res, drbd_notes = drbd.drbd_from_raw(res.get("drbd_proc", empty).output, res.get("drbd_events", empty).output,
-                                              config.drbd.device, config.drbd.resource)
+                                              config.drbd.device, config.drbd.resource,
+                                              res.get("drbd_status", empty).output)
     notes.extend(drbd_notes)
     gra = res.get("grastate", empty)
     grastate = galera.parse_grastate(gra.output).value if gra.ok else None
