@@ -636,9 +636,11 @@ def live_commands(proc_file: str, resource: str, mount_point: str, root: Root = 
     events, status = root(*events_argv(resource)), root(*status_argv(resource))
     return {
         "drbd_proc": f"DRBD_PROC=$(< {proc}) 2>/dev/null; printf '%s\\n' \"$DRBD_PROC\"",
-        "drbd_events": f"[[ \"$DRBD_PROC\" =~ [0-9]+:\\ cs: ]] || {{ EV=$({events} 2>&1); EV_RC=$?; printf '%s\\n' \"$EV\"; }}",
+        "drbd_events": f"[[ \"$DRBD_PROC\" =~ [0-9]+:\\ cs: ]] || "
+                       f"{{ EV=$({events} 2>&1); EV_RC=$?; printf '%s\\n' \"$EV\"; }}",
         # where events2 --now printed nothing (a drbd-utils without it): `drbdadm status`, parsed as well
-        "drbd_status": f"[[ \"$DRBD_PROC\" =~ [0-9]+:\\ cs: ]] || {{ [ \"$EV_RC\" = 0 ] && [ -n \"$EV\" ]; }} || {status}",
+        "drbd_status": f"[[ \"$DRBD_PROC\" =~ [0-9]+:\\ cs: ]] || "
+                       f"{{ [ \"$EV_RC\" = 0 ] && [ -n \"$EV\" ]; }} || {status}",
         "mounted": f"M=1; while read -r _ mp _; do [ \"$mp\" = {mnt} ] && M=0; done < /proc/self/mounts; [ $M = 0 ]",
     }
 
