@@ -13,12 +13,17 @@ into docs/actions.md (between the markers) with the date and the code revision.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import time
 from pathlib import Path
 
-from hatui_lab import actionfaults as af
-from hatui_lab import observe
+# a lab of its own: a benchmark never touches the demo's lab (`make demo`) or the tests'
+os.environ.setdefault("HATUI_LAB_NAME", "hatuimat")
+os.environ.setdefault("HATUI_LAB_SUBNET", "198.18.9.0/24")
+
+from hatui_lab import actionfaults as af  # noqa: E402
+from hatui_lab import observe  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "actions.md"
 BEGIN, END = "<!-- action-faults: begin -->", "<!-- action-faults: end -->"
