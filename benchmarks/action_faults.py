@@ -22,8 +22,8 @@ from pathlib import Path
 os.environ.setdefault("HATUI_LAB_NAME", "hatuimat")
 os.environ.setdefault("HATUI_LAB_SUBNET", "198.18.9.0/24")
 
-from hatui_lab import actionfaults as af  # noqa: E402
-from hatui_lab import observe  # noqa: E402
+from hatui_lab import actionfaults as af
+from hatui_lab import observe
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "actions.md"
 BEGIN, END = "<!-- action-faults: begin -->", "<!-- action-faults: end -->"
