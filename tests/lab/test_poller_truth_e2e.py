@@ -46,7 +46,8 @@ async def test_a_burst_of_30000_log_lines_keeps_the_node_up_and_every_line_arriv
         await col.fresh()
         size = helpers.ssh("node1", f"stat -c %s {cfg.failover_log}").stdout.strip()
         line = "2026-12-01 03:12:00 - Keepalived notification on BURST: State changed to BACKUP (Type: INSTANCE)"
-        res = helpers.ssh("node1", f"for i in $(seq 1 30000); do echo '{line}'; done >> {cfg.failover_log}", 60)
+        res = helpers.ssh("node1", f"for i in $(seq 1 30000); do echo '{line}'; done >> {cfg.failover_log}",
+                          timeout_s=60)
         assert res.returncode == 0
         seen = 0
         t0 = time.monotonic()
