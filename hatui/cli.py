@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("status", help="one snapshot of both nodes, with findings")
     st.add_argument("--json", action="store_true", help="the full snapshot as JSON (docs/status-json.md)")
     sub.add_parser("check", help="one line and a Nagios exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)")
+    doc = sub.add_parser("doctor", help="hazards in both nodes' configuration, read-only (exit 0 none, 1 warnings, "
+                         "2 critical)")
+    doc.add_argument("--json", action="store_true", help="the hazards as JSON")
     from hatui.actions.cli import add_parsers as add_actions
 
     add_actions(sub)
@@ -102,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         from hatui.actions.cli import run as run_action
 
         return run_action(args, config, read_only=args.read_only or config.actions.read_only)
+    if args.cmd == "doctor":
+        from hatui import doctor_run
+
+        return doctor_run.main(config, as_json=args.json)
     if args.cmd in ("status", "check"):
         from hatui import report
 
