@@ -38,6 +38,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     help="DRBD version the emulator mimics (84, 9); `real` is refused with the reason")
     up.add_argument("--checks", choices=["seed", "recommended"], default="seed",
                     help="keepalived health checks: the seed's (default) or ones that fail over correctly")
+    up.add_argument("--notify", choices=["lab", "seed"], default="lab",
+                    help="keepalived notify script: the lab's, which promotes DRBD and mounts (default), or the "
+                         "seed's own, which only logs and posts a chat message (to a closed local port)")
     up.add_argument("--resync-rate", type=int, default=40960, metavar="KIB_S",
                     help="emulated DRBD resync rate in KiB/s (default 40960)")
     lsub.add_parser("down", help="stop everything the lab started and remove what it created")
@@ -71,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         require_root()
         if args.lab_cmd == "up":
             lab.up(LabSettings(name=lab.name, subnet=args.subnet, drbd=args.drbd, checks=args.checks,
-                               resync_rate_kib_s=args.resync_rate))
+                               notify=args.notify, resync_rate_kib_s=args.resync_rate))
         elif args.lab_cmd == "down":
             lab.down()
         elif args.lab_cmd == "status":
