@@ -83,6 +83,21 @@ async def _snapshot(config):
         await collector.close()
 
 
+def _with_fault_predictions(snap, config):
+    """The snapshot with one finding per fault the pair can suffer, predicted from the live state and
+    the nodes' configuration (read like `hatui doctor` does, one more round trip per node)."""
+    import dataclasses
+
+    from hatui import doctor_run, predict
+    from hatui.diagnosis import SEVERITY_ORDER
+
+    reads = asyncio.run(doctor_run.read_all(config))
+    preds = predict.predict_all(snap, reads, config)
+    findings = sorted((*snap.findings, *predict.prediction_findings(preds)),
+                      key=lambda f: SEVERITY_ORDER.get(f.severity, 9))
+    return dataclasses.replace(snap, findings=tuple(findings)), preds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -123,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
             code, line = report.to_check(snap, config)
             print(line)
             return code
-        print(report.to_json(snap, config) if args.json else report.to_text(snap, config))
+        snap, preds = _with_fault_predictions(snap, config)
+        print(report.to_json(snap, config, preds) if args.json else report.to_text(snap, config))
         return 0
     from hatui.tui.app import run_tui
 

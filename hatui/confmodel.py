@@ -72,6 +72,7 @@ class NotifyFacts:
     promotes_on_master: bool
     mounts_on_master: bool
     read: bool  # every notify script could be read
+    demotes_in: frozenset[str] = frozenset()  # states in which it unmounts and demotes DRBD
 
 
 def notify_facts(read: NodeConfigRead, cfg: Config) -> NotifyFacts | None:
@@ -80,6 +81,7 @@ def notify_facts(read: NodeConfigRead, cfg: Config) -> NotifyFacts | None:
         return None
     states: set[str] = set()
     promotes = mounts = False
+    demotes: set[str] = set()
     paths, ok = [], True
     for key, command in inst.notify:
         path = script_path(command)
@@ -96,16 +98,19 @@ def notify_facts(read: NodeConfigRead, cfg: Config) -> NotifyFacts | None:
             continue
         if key == "notify":
             states |= set(handling.states)
+            demotes |= set(handling.demotes_in)
             promotes |= handling.promotes_on_master
             mounts |= handling.mounts_on_master
         else:  # notify_master etc.: the whole script is that state's branch
             state = key.removeprefix("notify_").upper()
             states.add(state)
+            if state != "MASTER" and "secondary" in text and "drbd" in text:
+                demotes.add(state)
             if state == "MASTER":
                 whole = parse_notify(f'case "$S" in\nMASTER)\n{text}\n;;\nesac\n').value
                 promotes |= bool(whole and whole.promotes_on_master)
                 mounts |= bool(whole and whole.mounts_on_master)
-    return NotifyFacts(tuple(paths), frozenset(states), promotes, mounts, ok)
+    return NotifyFacts(tuple(paths), frozenset(states), promotes, mounts, ok, frozenset(demotes))
 
 
 def maintenance_hook(read: NodeConfigRead, cfg: Config) -> tuple[str, int] | None:

@@ -37,6 +37,7 @@ class NotifyHandling:
     mounts_on_master: bool
     demotes: bool  # `drbdadm secondary` / umount in some branch
     logs_only: bool  # no branch at all: the same thing for every state
+    demotes_in: tuple[str, ...] = ()  # states whose branch unmounts and runs `drbdadm secondary`
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ _CASE_RE = re.compile(r"^\s*\(?\s*((?:[\"']?[A-Z_*]+[\"']?\s*\|\s*)*[\"']?[A-Z_*
 _TEST_RE = re.compile(r"(?:if|elif)\s.*?[=!]=?\s*[\"']?(MASTER|BACKUP|FAULT|STOP)\b")
 _PROMOTE_RE = re.compile(r"\bdrbd(?:adm|setup)\b[^\n;|&]*\bprimary\b")
 _DEMOTE_RE = re.compile(r"\bdrbd(?:adm|setup)\b[^\n;|&]*\bsecondary\b|\bumount\b")
+_SECONDARY_RE = re.compile(r"\bdrbd(?:adm|setup)\b[^\n;|&]*\bsecondary\b")
 _MOUNT_RE = re.compile(r"(?<![A-Za-z_])mount\s+\S")
 
 
@@ -99,8 +101,9 @@ def parse_notify(text: str) -> Parsed[NotifyHandling]:
     master = "\n".join(branches.get("MASTER", []))
     demote = "\n".join(branches.get("BACKUP", []) + branches.get("FAULT", []) + branches.get("STOP", []))
     states = tuple(s for s in STATES if s in branches)
+    demotes_in = tuple(s for s in states if s != "MASTER" and _SECONDARY_RE.search("\n".join(branches[s])))
     return Parsed(NotifyHandling(states, bool(_PROMOTE_RE.search(master)), bool(_MOUNT_RE.search(master)),
-                                 bool(_DEMOTE_RE.search(demote)), not branches), (), text)
+                                 bool(_DEMOTE_RE.search(demote)), not branches, demotes_in), (), text)
 
 
 @never_raises()
