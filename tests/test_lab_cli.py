@@ -56,7 +56,7 @@ def test_hatui_lab_is_found_through_the_entry_point_group(monkeypatch, capsys) -
     try:
         with pytest.raises(SystemExit):
             cli.main(["lab", "--help"])
-        assert "{up,down,status,fault,heal,config}" in capsys.readouterr().out
+        assert "{up,down,status,fault,heal,config,drill}" in capsys.readouterr().out
     finally:
         cli.extra_commands.cache_clear()
 
