@@ -31,7 +31,7 @@ from hatui.probes.scripts import CheckKind
 
 FAULTS = ("kill-mariadb", "stop-mariadb", "stop-keepalived", "cut-link", "power-off", "drbd-disconnect",
           "split-brain", "hang-sshd")
-NOTIFY_S = 2.0  # a notify script's promote + mount, as measured in the lab (≤ 2 s once the peer demoted)
+NOTIFY_S = 3.0  # the notify scripts' demote, promote (retried every 0.5 s) and mount: ≤ 3 s in the lab
 SAMPLE_S = 1.0  # the observer's sampling step and clock skew
 
 
@@ -289,13 +289,14 @@ def predict(fault: str, snap: ClusterSnapshot, reads: list[NodeConfigRead], cfg:
         p.set(s, connected=False)
         p.elect()
         story.append(f"replication stops; {a} {p.prio(a)} vs {s} {p.prio(s)}")
-        window = (0.0, _interval(p, a, {"drbd"}) + adv + SAMPLE_S)
+        # if the VIP moves, the notify scripts (demote, then promote and mount) come after the election
+        window = (0.0, _interval(p, a, {"drbd"}) + adv + SAMPLE_S + (0.0 if p.st[a].master else NOTIFY_S))
     elif fault == "split-brain":
         p.set(a, connected=False)
         p.set(s, connected=False)
         p.elect()
         story.append(f"both StandAlone; {a} {p.prio(a)} vs {s} {p.prio(s)}")
-        window = (0.0, _interval(p, a, {"drbd"}) + adv + SAMPLE_S)
+        window = (0.0, _interval(p, a, {"drbd"}) + adv + SAMPLE_S + (0.0 if p.st[a].master else NOTIFY_S))
     elif fault == "hang-sshd":
         story.append("nothing in the pair changes; only SSH (and hatui) stops reading the node")
         window = (0.0, SAMPLE_S)

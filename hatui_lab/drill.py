@@ -134,9 +134,20 @@ def drill_one(lab: Lab, fault: str, out=print) -> Row:
     for line in faults.heal(lab, row.node):
         out(f"  {line}")
     try:
-        services.wait_for("a healthy pair", lambda: healthy(lab), HEALTHY_TIMEOUT_S, interval_s=1.0)
-    except services.WaitTimeout as exc:
-        row.note = f"not healthy after heal: {exc}"
+        services.wait_for("a healthy pair", lambda: healthy(lab), 60, interval_s=1.0)
+    except services.WaitTimeout:
+        # e.g. both were DRBD Primary while disconnected: a split brain on reconnect.  Heal the
+        # secondary too: it is the victim (`connect --discard-my-data`), as an operator would choose
+        primaries = measure(lab)["drbd_primary"].split(",")
+        victim = next((n.name for n in lab.nodes() if n.name not in primaries), row.node)
+        row.note = f"heal of {row.node} left the pair unhealthy; {victim} healed as the split-brain victim"
+        out(f"  {row.note}")
+        for line in faults.heal(lab, victim):
+            out(f"  {line}")
+        try:
+            services.wait_for("a healthy pair", lambda: healthy(lab), HEALTHY_TIMEOUT_S, interval_s=1.0)
+        except services.WaitTimeout as exc:
+            row.note += f"; still not healthy: {exc}"
     time.sleep(SETTLE_S)  # every check has run once since: the next prediction reads settled statuses
     return row
 

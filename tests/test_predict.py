@@ -95,3 +95,27 @@ def test_findings_most_consequential_first_and_never_counted() -> None:
     fs = prediction_findings(preds)
     assert len(fs) == len(FAULTS) and all(not f.counts and f.code == "fault-prediction" for f in fs)
     assert any("If stop-keepalived on node1: VIP node2, DRBD primary node1" in f.title for f in fs)
+
+
+def _swapped_roles():
+    """The healthy recording with node2 active (VIP, MASTER, DRBD Primary, mounted) and node1 standby:
+    where the pair stands after a failover the seed's checks do not undo."""
+    from dataclasses import replace
+
+    snap = recording("healthy")
+    for name, state, role, mounted in (("node1", "BACKUP", "Secondary", False), ("node2", "MASTER", "Primary", True)):
+        n = snap.node(name)
+        snap = with_node(snap, name, vrrp=(replace(n.vrrp[0], state=state),),
+                         drbd=(replace(n.drbd[0], role=role),), drbd_mounted=mounted)
+    return snap
+
+
+def test_drbd_disconnect_on_node2_moves_the_vip_with_the_seed_checks() -> None:
+    """Measured by the drill (seed checks): node2 active at 90, disconnected its chk_drbd (cs:Connected)
+    fails: 70 < node1's 80, node1 preempts and promotes; the VIP moves 6-7 s after the fault."""
+    x = predict("drbd-disconnect", _swapped_roles(), reads(), CONFIG)
+    assert x is not None and x.node == "node2"
+    f = x.fields()
+    assert (f["vip"], f["drbd_primary"], f["mounted"]) == ("node1", "node1", "node1")
+    assert x.after_s[1] >= 7.0  # election, then demote/promote/mount
+    assert "node2 70 vs node1 80" in x.story
