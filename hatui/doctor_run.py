@@ -46,7 +46,8 @@ def script_commands(first: dict[str, CommandResult]) -> dict[str, str]:
             paths.append(script_path(sc.script) or "")
         for inst in conf.instances:
             paths += [script_path(cmd) or "" for _key, cmd in inst.notify]
-    return {f"s{i}:{p}": cat_command(p) for i, p in enumerate(dict.fromkeys(p for p in paths if p))}
+    # the path rides in the batch's command name, which the shell prints between @@ markers: no '@'
+    return {f"s{i}:{p}": cat_command(p) for i, p in enumerate(dict.fromkeys(p for p in paths if p and "@" not in p))}
 
 
 def read_from_raw(node: str, first: dict[str, CommandResult], second: dict[str, CommandResult],

@@ -235,10 +235,17 @@ def _interval(p: _Pair, n: str, kinds: set[str]) -> float:
     return max(ts, default=3.0)
 
 
+def settling(snap: ClusterSnapshot, reads: list[NodeConfigRead], cfg: Config) -> list[tuple[str, str]]:
+    """The transitions the pair is about to make with no fault at all (a preempt after a heal whose
+    checks keepalived has not re-run yet): predicting a fault from such a state would race it."""
+    return _Pair(snap, reads, cfg).elect()
+
+
 def predict(fault: str, snap: ClusterSnapshot, reads: list[NodeConfigRead], cfg: Config) -> FaultPrediction | None:
+    """None when there is nothing to predict from: not exactly one VIP holder, or the pair still moving."""
     p = _Pair(snap, reads, cfg)
     holders = [n for n in p.order if p.st[n].master]
-    if len(holders) != 1 or len(p.order) != 2:
+    if len(holders) != 1 or len(p.order) != 2 or settling(snap, reads, cfg):
         return None
     a = holders[0]
     s = p.peer(a)

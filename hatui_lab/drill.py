@@ -113,7 +113,7 @@ def _fields(p: dict) -> dict[str, str]:
 
 def drill_one(lab: Lab, fault: str, out=print) -> Row:
     p = prediction(fault)
-    for _ in range(5):  # a preempt after the last heal may still be under way: hatui predicts from one holder
+    for _ in range(15):  # a preempt after the last heal may still be under way: hatui predicts from a settled pair
         if p is not None:
             break
         time.sleep(2.0)

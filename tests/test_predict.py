@@ -119,3 +119,16 @@ def test_drbd_disconnect_on_node2_moves_the_vip_with_the_seed_checks() -> None:
     assert (f["vip"], f["drbd_primary"], f["mounted"]) == ("node1", "node1", "node1")
     assert x.after_s[1] >= 7.0  # election, then demote/promote/mount
     assert "node2 70 vs node1 80" in x.story
+
+
+def test_no_prediction_while_the_pair_is_about_to_preempt() -> None:
+    """The drill measured stop-keepalived on node2 while node1 (100, recommended checks) was about to
+    take the VIP back from node2 (90): the prediction raced that preempt (DRBD measured on node1,
+    predicted on node2).  A state that would move without any fault gives no prediction."""
+    from hatui.predict import settling
+
+    assert settling(_swapped_roles(), reads(checks="recommended"), CONFIG) == [("node2", "BACKUP"),
+                                                                               ("node1", "MASTER")]
+    assert predict("stop-keepalived", _swapped_roles(), reads(checks="recommended"), CONFIG) is None
+    assert settling(_swapped_roles(), reads(checks="seed"), CONFIG) == []  # 80 < 90: node2 stays
+    assert settling(recording("healthy"), reads(checks="recommended"), CONFIG) == []
