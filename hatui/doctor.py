@@ -79,6 +79,19 @@ def role_dependent_checks(reads: list[NodeConfigRead], cfg: Config) -> Iterable[
              where=tuple(f"{standby.node}:{c.path}" for c in dependent if c.path))
 
 
+def loose_galera_check(reads: list[NodeConfigRead], cfg: Config) -> Iterable[Hazard]:
+    where = [f"{r.node}:{c.path}" for r in reads for c in tracked_checks(r, cfg)
+             if c.kind and c.kind.passes_non_primary and c.path]
+    if where:
+        nodes = sorted({w.split(":", 1)[0] for w in where})
+        yield hz("warning", "galera-check-non-primary",
+                 "the Galera check's `grep Primary` also matches \"non-Primary\"",
+                 "It passes on a node that lost quorum (wsrep_cluster_status non-Primary), so keepalived keeps "
+                 "the VIP on a node whose database refuses every query, and never moves it for that reason.",
+                 "Match the whole value: `grep -qx Primary` on `-N -B` output, or compare it: "
+                 "[ \"$STATUS\" = Primary ] (and wsrep_ready ON).", *nodes, where=tuple(where))
+
+
 def notify_scripts(reads: list[NodeConfigRead], cfg: Config) -> Iterable[Hazard]:
     none, no_promote, no_stop, no_fault = [], [], [], []
     where: dict[str, list[str]] = {"none": [], "promote": [], "stop": [], "fault": []}
@@ -295,8 +308,8 @@ def keepalived_build_and_peering(reads: list[NodeConfigRead], cfg: Config) -> It
                      f"List {ry.node}'s address in {rx.node}'s unicast_peer block.", rx.node, ry.node)
 
 
-RULES = (unreadable, role_dependent_checks, notify_scripts, galera_quorum, preempt_and_hook, vrrp_auth,
-         script_secrets, drbd_policies, keepalived_build_and_peering, drift_hazards)
+RULES = (unreadable, role_dependent_checks, loose_galera_check, notify_scripts, galera_quorum, preempt_and_hook,
+         vrrp_auth, script_secrets, drbd_policies, keepalived_build_and_peering, drift_hazards)
 ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 

@@ -81,6 +81,8 @@ def _passes(c: TrackedCheck, st: NodeState, live: bool | None) -> bool | None:
     if k.kind == "mysql":
         return st.mysql
     if k.kind == "galera":
+        if k.passes_non_primary:  # `grep Primary` matches "non-Primary" too: any answer passes
+            return st.galera in ("Primary", "non-Primary")
         return st.galera == "Primary" and (st.synced or not k.wants_synced)
     if k.wants_primary_role:
         return st.role == "Primary" and (st.connected or not k.wants_connected)

@@ -25,7 +25,7 @@ CFG = Config(path=Path("test.yaml"), nodes=tuple(NodeConfig(n, ip) for n, ip in 
 KA_VERSION = "Keepalived v2.2.7 (01/16,2022)\n\nconfigure options: --prefix=/usr --enable-json --enable-bfd\n"
 SEED_HAZARDS = {"notify-no-promote", "notify-no-stop", "notify-no-fault", "role-dependent-check",
                 "galera-two-node", "maintenance-hook-missing", "vrrp-auth-pass", "script-secret",
-                "drbd-policies", "preempt-after-heal"}
+                "drbd-policies", "preempt-after-heal", "galera-check-non-primary"}
 
 
 def node_files(node: str) -> dict[str, str]:
@@ -98,11 +98,12 @@ def test_recommended_checks_and_lab_notify_remove_what_they_fix() -> None:
     changes = {(n, name): body for n in IPS for name, body in checks.items()}
     found = codes(hazards(seed_reads(changes), CFG))
     assert "role-dependent-check" not in found
-    assert found == SEED_HAZARDS - {"role-dependent-check"}
+    assert found == SEED_HAZARDS - {"role-dependent-check", "galera-check-non-primary"}
     changes.update({(n, "notify.sh"): lab_notify for n in IPS})
     found_lab = codes(hazards(seed_reads(changes), CFG))
     # the lab's promoting script handles MASTER, BACKUP and FAULT, has no token, but no STOP (as the seed)
-    assert found_lab == SEED_HAZARDS - {"role-dependent-check", "notify-no-promote", "notify-no-fault", "script-secret"}
+    assert found_lab == SEED_HAZARDS - {"role-dependent-check", "galera-check-non-primary", "notify-no-promote",
+                                        "notify-no-fault", "script-secret"}
     seed_checks = nodefiles.render_checks("seed", nodefiles.DRBD_PROC_FILE)
     lab_seed = {(n, name): body for n in IPS for name, body in seed_checks.items()}
     assert "role-dependent-check" in codes(hazards(seed_reads(lab_seed), CFG))

@@ -46,6 +46,7 @@ class CheckKind:
     wants_primary_role: bool  # fails on a healthy DRBD Secondary
     wants_connected: bool  # fails on a Primary whose peer is away (cs:Connected)
     wants_synced: bool  # Galera wsrep_local_state_comment Synced
+    passes_non_primary: bool = False  # an unanchored `grep Primary`: "non-Primary" matches it too
 
 
 @dataclass(frozen=True)
@@ -116,9 +117,13 @@ def parse_check(text: str) -> Parsed[CheckKind]:
         and "Secondary" not in code
     wants_connected = kind == "drbd" and bool(re.search(r"cs:Connected|connection:Connected", code))
     wants_synced = kind == "galera" and "Synced" in code
-    return Parsed(CheckKind(kind, wants_primary, wants_connected, wants_synced), (), text)
+    loose = kind == "galera" and not wants_synced and any(
+        not re.search(r"\s-[a-zA-Z]*[wx]", m.group(0)) for m in _LOOSE_PRIMARY_RE.finditer(code))
+    return Parsed(CheckKind(kind, wants_primary, wants_connected, wants_synced, loose), (), text)
 
 
+# `grep Primary`, `grep -q "Primary"`: the word alone, not anchored (^, $, a tab, a dot before it)
+_LOOSE_PRIMARY_RE = re.compile(r"\bgrep\b((?:\s+-[a-zA-Z]+)*)\s+[\"']?Primary[\"']?(?=\s|$|\))")
 _SECRET_VAR_RE = re.compile(r"^\s*(?:export\s+)?((?=[A-Za-z_])[A-Za-z0-9_]*"
                             r"(?:TOKEN|SECRET|PASS|PASSWORD|PASSWD|API_?KEY|AUTH)[A-Za-z0-9_]*)=(\S.*)$",
                             re.IGNORECASE)

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.lab
 # the lab's promoting notify script: it handles MASTER, BACKUP and FAULT and holds no token; the lab
 # adds the maintenance hook (so preempt-after-heal mentions it)
 LAB_SEED = {"role-dependent-check", "notify-no-stop", "galera-two-node", "vrrp-auth-pass", "drbd-policies",
-            "preempt-after-heal"}
+            "preempt-after-heal", "galera-check-non-primary"}
 
 
 def doctor() -> dict:
@@ -43,7 +43,7 @@ def test_doctor_on_the_lab(fresh_lab, request):
         assert found == LAB_SEED, doc["hazards"]
         assert doc["exit"] == 1
     elif variant == ("--checks", "recommended"):
-        assert found == LAB_SEED - {"role-dependent-check"}, doc["hazards"]
+        assert found == LAB_SEED - {"role-dependent-check", "galera-check-non-primary"}, doc["hazards"]
         pre = next(h for h in doc["hazards"] if h["code"] == "preempt-after-heal")
         assert "node1 takes the VIP back" in pre["title"]
     else:
