@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("status", help="one snapshot of both nodes, with findings")
     st.add_argument("--json", action="store_true", help="the full snapshot as JSON (docs/status-json.md)")
     sub.add_parser("check", help="one line and a Nagios exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)")
+    doc = sub.add_parser("doctor", help="hazards in both nodes' configuration, read-only (exit 0 none, 1 warnings, "
+                         "2 critical)")
+    doc.add_argument("--json", action="store_true", help="the hazards as JSON")
     from hatui.actions.cli import add_parsers as add_actions
 
     add_actions(sub)
@@ -88,6 +91,21 @@ async def _snapshot(config):
         return await collector.snapshot_once()
     finally:
         await collector.close()
+
+
+def _with_fault_predictions(snap, config):
+    """The snapshot with one finding per fault the pair can suffer, predicted from the live state and
+    the nodes' configuration (read like `hatui doctor` does, one more round trip per node)."""
+    import dataclasses
+
+    from hatui import doctor_run, predict
+    from hatui.diagnosis import SEVERITY_ORDER
+
+    reads = asyncio.run(doctor_run.read_all(config))
+    preds = predict.predict_all(snap, reads, config)
+    findings = sorted((*snap.findings, *predict.prediction_findings(preds)),
+                      key=lambda f: SEVERITY_ORDER.get(f.severity, 9))
+    return dataclasses.replace(snap, findings=tuple(findings)), preds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         from hatui.actions.cli import run as run_action
 
         return run_action(args, config, read_only=args.read_only or config.actions.read_only)
+    if args.cmd == "doctor":
+        from hatui import doctor_run
+
+        return doctor_run.main(config, as_json=args.json)
     if args.cmd in ("status", "check"):
         from hatui import report
 
@@ -134,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
             code, line = report.to_check(snap, config)
             print(line)
             return code
-        print(report.to_json(snap, config) if args.json else report.to_text(snap, config))
+        snap, preds = _with_fault_predictions(snap, config)
+        print(report.to_json(snap, config, preds) if args.json else report.to_text(snap, config))
         return 0
     from hatui.record import cli as record_cli
 

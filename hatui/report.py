@@ -28,8 +28,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def to_json(snap: ClusterSnapshot, cfg: Config) -> str:
-    """The full snapshot and findings (schema in docs/status-json.md; `schema` bumps on breaking change)."""
+def to_json(snap: ClusterSnapshot, cfg: Config, fault_predictions: list | None = None) -> str:
+    """The full snapshot and findings (schema in docs/status-json.md; `schema` bumps on breaking change),
+    and, when given, what each fault would do (hatui.predict.FaultPrediction, most harmful first)."""
     doc = {
         "schema": JSON_SCHEMA_VERSION,
         "config": str(cfg.path),
@@ -37,6 +38,8 @@ def to_json(snap: ClusterSnapshot, cfg: Config) -> str:
         "summary": summary(snap, cfg),
         **_plain(snap),
     }
+    if fault_predictions is not None:
+        doc["fault_predictions"] = _plain(fault_predictions)
     # the raw variable list is large and redundant with the typed fields
     for node in doc["nodes"]:
         if node.get("galera"):

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hatui_lab.drill import DEFAULT_FAULTS as DRILL_FAULTS
 from hatui_lab.faults import FAULTS, FaultError, heal, inject
 from hatui_lab.lab import Lab
 from hatui_lab.netplan import LabNetError
@@ -39,6 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     help="DRBD version the emulator mimics (84, 9); `real` is refused with the reason")
     up.add_argument("--checks", choices=["seed", "recommended"], default="seed",
                     help="keepalived health checks: the seed's (default) or ones that fail over correctly")
+    up.add_argument("--notify", choices=["lab", "seed"], default="lab",
+                    help="keepalived notify script: the lab's, which promotes DRBD and mounts (default), or the "
+                         "seed's own, which only logs and posts a chat message (to a closed local port)")
     up.add_argument("--resync-rate", type=int, default=40960, metavar="KIB_S",
                     help="emulated DRBD resync rate in KiB/s (default 40960)")
     up.add_argument("--ssh-user", default=None, metavar="USER",
@@ -53,6 +57,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     hl = lsub.add_parser("heal", help="bring a node back the way an operator would")
     hl.add_argument("node", choices=["node1", "node2"])
     lsub.add_parser("config", help="print the hatui config for the lab (written by `up`)")
+    dr = lsub.add_parser("drill", help="per fault: hatui's prediction, the fault, the measured outcome, heal; "
+                                       "the agreement table (docs/faults.md)")
+    dr.add_argument("--subnet", default=DEFAULT_SUBNET,
+                    help=f"lab subnet if the drill starts it (default {DEFAULT_SUBNET})")
+    dr.add_argument("--checks", choices=["seed", "recommended"], default="seed")
+    dr.add_argument("--notify", choices=["lab", "seed"], default="lab")
+    dr.add_argument("--drbd", choices=["84", "9"], default="84")
+    dr.add_argument("--faults", default=",".join(DRILL_FAULTS),
+                    help=f"comma-separated, in order (default all: {','.join(DRILL_FAULTS)})")
+    dr.add_argument("--out", type=Path, default=None, help="also write the markdown table to this file")
+    dr.add_argument("--keep", action="store_true", help="leave the lab up at the end if the drill started it")
 
 
 def open_lab(name: str | None, lab_dir: Path | None) -> Lab:
@@ -78,7 +93,17 @@ def run(args: argparse.Namespace) -> int:
                                                                                              args.ssh_user)):
                 raise LabError(f"--ssh-user {args.ssh_user!r}: an ordinary Unix user name (not root)")
             lab.up(LabSettings(name=lab.name, subnet=args.subnet, drbd=args.drbd, checks=args.checks,
-                               resync_rate_kib_s=args.resync_rate, ssh_user=args.ssh_user))
+                               notify=args.notify, resync_rate_kib_s=args.resync_rate,
+                               ssh_user=args.ssh_user))
+        elif args.lab_cmd == "drill":
+            from hatui_lab import drill
+
+            kinds = [k for k in args.faults.split(",") if k]
+            unknown = [k for k in kinds if k not in FAULTS]
+            if unknown:
+                raise LabError(f"--faults: unknown {', '.join(unknown)}; one of {', '.join(FAULTS)}")
+            return drill.run(lab, LabSettings(name=lab.name, subnet=args.subnet, drbd=args.drbd, checks=args.checks,
+                                              notify=args.notify), kinds, args.out, args.keep)
         elif args.lab_cmd == "down":
             lab.down()
         elif args.lab_cmd == "status":

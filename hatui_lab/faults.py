@@ -6,10 +6,12 @@ Galera react.  `heal` brings the node back the way an operator would.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Callable
 
-from hatui_lab import services
+from hatui_lab import procs, services
 from hatui_lab.node import Node
 from hatui_lab.settings import sh
 from hatui_lab.state import LabState
@@ -111,11 +113,27 @@ def _split_brain(lab: LabState, node: Node) -> str:
             "both wrote, then reconnected")
 
 
+@fault("hang-sshd", "SIGSTOP the node's sshd (new SSH logins hang; the pair itself is untouched)")
+def _hang_sshd(lab: LabState, node: Node) -> None:
+    pid = node.service_pid("sshd")
+    if pid is None:
+        raise FaultError(f"{node.name}: sshd is not running")
+    os.kill(pid, signal.SIGSTOP)
+
+
+def _resume_sshd(node: Node, out) -> None:
+    pid = node.service_pid("sshd")
+    if pid is not None and procs.state(pid) == "T":
+        os.kill(pid, signal.SIGCONT)
+        out(f"{node.name}: sshd resumed")
+
+
 def heal(lab: LabState, node_name: str) -> list[str]:
     node = lab.node(node_name)
     other = _other(lab, node)
     done: list[str] = []
     out = done.append
+    _resume_sshd(node, out)
     _link(lab, node, up=True)
     services.start_base(node, lab.drbdemu_path(), out)
     _heal_drbd(node, other, out)

@@ -30,36 +30,47 @@ PATH_LINE = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # The seed's health checks.  chk_drbd greps for the Primary role, so it fails on every healthy
 # Secondary: the standby always runs 20 points down.  Kept as they are on purpose: operators run these.
 SEED_CHECKS = {
+    # the seed's, asking the server instead of systemd (`systemctl is-active --quiet mariadb`)
     "check_mysql.sh": """\
         #!/bin/bash
-        # chk_mysql: is the MariaDB server up?  (seed: systemctl is-active --quiet mariadb)
-        {path}
-        mysqladmin --connect-timeout=2 ping >/dev/null 2>&1 || exit 1
-        exit 0
+        if mysqladmin --connect-timeout=2 ping >/dev/null 2>&1; then
+            exit 0
+        else
+            exit 1
+        fi
         """,
+    # verbatim from the seed
     "check_galera.sh": """\
         #!/bin/bash
-        # chk_galera: is this node Synced with the cluster?
-        {path}
-        STATE=$(mysql --connect-timeout=2 -N -B -e "SHOW STATUS LIKE 'wsrep_local_state_comment'" 2>/dev/null | cut -f2)
-        [ "$STATE" = "Synced" ] || exit 1
-        exit 0
+        STATUS=$(mysql -u root -e "SHOW STATUS LIKE 'wsrep_cluster_status';" 2>/dev/null | grep Primary)
+        if [ -z "$STATUS" ]; then
+            exit 1
+        else
+            exit 0
+        fi
         """,
+    # the seed's, reading the emulator's copy of /proc/drbd (the kernel has no DRBD)
     "check_drbd.sh": """\
         #!/bin/bash
-        # chk_drbd: DRBD must be Primary with an UpToDate disk.
-        {path}
-        PROC_DRBD={proc_drbd}
-        grep -q "ro:Primary" "$PROC_DRBD" || exit 1
-        grep -q "ds:UpToDate" "$PROC_DRBD" || exit 1
-        exit 0
+        drbd_status=$(cat {proc_drbd} | grep -A 2 "cs:Connected" | grep "ro:Primary")
+        if [ -z "$drbd_status" ]; then
+            exit 1
+        else
+            exit 0
+        fi
         """,
 }
 
 # Checks that fail over as promised: chk_drbd accepts a healthy Secondary (its disk UpToDate), and
 # chk_galera accepts any member of the Primary component.  Used with `hatui lab up --checks recommended`.
 RECOMMENDED_CHECKS = {
-    "check_mysql.sh": SEED_CHECKS["check_mysql.sh"],
+    "check_mysql.sh": """\
+        #!/bin/bash
+        # chk_mysql: is the MariaDB server up?
+        {path}
+        mysqladmin --connect-timeout=2 ping >/dev/null 2>&1 || exit 1
+        exit 0
+        """,
     "check_galera.sh": """\
         #!/bin/bash
         # chk_galera (recommended): this node belongs to the Primary component and is ready.
@@ -108,6 +119,28 @@ case "$STATE" in
 esac
 exit 0
 """
+
+# The seed's own notify script (`hatui lab up --notify seed`), verbatim but for two lines: a made-up
+# token, and the chat post sent to a closed local port (discard, 9/tcp) instead of the internet.  It
+# only logs and posts: no DRBD promotion, no mount, no case per state.
+SEED_NOTIFY_SH = """\
+#!/bin/bash
+
+TYPE=$1
+NAME=$2
+STATE=$3
+
+TOKEN="{token}"
+CHAT_ID="@ava_ha_notifs"
+MESSAGE="Keepalived notification on $NAME: State changed to $STATE (Type: $TYPE)"
+
+echo "$(date '+%Y-%m-%d %H:%M:%S') - $MESSAGE" >> /var/log/keepalived_failover.log
+
+curl -s -X POST {chat_url}/bot$TOKEN/sendMessage -d chat_id=$CHAT_ID -d text="$MESSAGE" > /dev/null
+"""
+SEED_NOTIFY_TOKEN = "123456789:LAB-made-up-token-not-a-real-one-000"  # the shape of a chat-bot token
+SEED_NOTIFY_CHAT_URL = "https://127.0.0.1:9"  # a closed port in the node's own namespace: refused at once
+NOTIFY_VARIANTS = ("lab", "seed")
 
 KEEPALIVED_CONF = """\
 ! keepalived for {node} (hatui lab; the seed's configuration)
@@ -221,7 +254,9 @@ def render_checks(variant: str, proc_drbd: str) -> dict[str, str]:
     }
 
 
-def render_notify() -> str:
+def render_notify(variant: str = "lab") -> str:
+    if variant == "seed":
+        return SEED_NOTIFY_SH.format(token=SEED_NOTIFY_TOKEN, chat_url=SEED_NOTIFY_CHAT_URL)
     return NOTIFY_SH.format(path=PATH_LINE, log=NOTIFY_LOG)
 
 

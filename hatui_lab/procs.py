@@ -22,6 +22,15 @@ def start_time(pid: int) -> str | None:
     return rest[19] if len(rest) > 19 else None
 
 
+def state(pid: int) -> str | None:
+    """The process's state letter (R, S, T stopped, Z, ...), None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rfind(")") + 2 :][:1] or None
+
+
 def is_zombie(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()

@@ -110,4 +110,11 @@ def start_all(lab: LabState, netplan: NetPlan) -> None:
     if fresh_pair:
         t = wait_for(f"the VIP {netplan.vip} on node1", lambda: holds_vip(node1, netplan.vip), 20, 0.1)
         out(f"node1: holds the VIP {netplan.vip} ({t:.1f} s more)")
+        settings = lab.settings()
+        if settings is not None and settings.notify == "seed":
+            # the seed's notify script promotes nothing: its set-up (section 2) does it once by hand
+            node1.run(["drbdadm", "primary", "r0"], check=True)
+            node1.run(["mount", "/dev/drbd0", "/mnt/drbd"], check=True)
+            out("node1: DRBD primary and /mnt/drbd mounted by hand, as the seed's set-up does (`drbdadm primary "
+                "r0`, `mount /dev/drbd0 /mnt/drbd`): its notify script never will")
     start_keepalived(node2, out)

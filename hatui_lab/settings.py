@@ -50,6 +50,7 @@ class LabSettings:
     subnet: str = DEFAULT_SUBNET
     drbd: str = "84"  # "84" | "9" | "real"
     checks: str = "seed"  # "seed" | "recommended"
+    notify: str = "lab"  # "lab" (promotes DRBD and mounts) | "seed" (the seed's own: logs and posts only)
     resync_rate_kib_s: int = 40960
     drbd_size_kib: int = 1048576
     # an ordinary SSH user (with `become: sudo`) instead of root: made on both nodes with the sudoers

@@ -136,7 +136,7 @@ def prepare(lab: LabState, netplan: NetPlan, settings: LabSettings) -> None:
         _write(etc_ka / "keepalived.conf", nodefiles.render_keepalived(netplan, node.name, auth_pass), 0o640)
         for name, body in nodefiles.render_checks(settings.checks, nodefiles.DRBD_PROC_FILE).items():
             _write(etc_ka / name, body, 0o755)
-        _write(etc_ka / "notify.sh", nodefiles.render_notify(), 0o755)
+        _write(etc_ka / "notify.sh", nodefiles.render_notify(settings.notify), 0o755)
         _write(node.dir("var-www-html") / "index.html", nodefiles.WEB_INDEX.format(node=node.name))
         (node.dir("var-log") / "keepalived_failover.log").touch()
         ssh_dir = lab.ssh_dir

@@ -38,7 +38,8 @@ def render(lab: LabState, facts: list[dict[str, object]]) -> str:
     netplan = lab.netplan()
     lines = [f"lab {netplan.name}: dir {lab.root}; bridge {netplan.bridge}; subnet {netplan.subnet}; "
              f"VIP {netplan.vip}; "
-             f"DRBD {settings.drbd if settings else '?'}; checks {settings.checks if settings else '?'}"]
+             f"DRBD {settings.drbd if settings else '?'}; checks {settings.checks if settings else '?'}; "
+             f"notify {settings.notify if settings else '?'}"]
     for f in facts:
         if not f["powered"]:
             lines.append(f"{f['node']} ({f['ip']}): POWERED OFF")

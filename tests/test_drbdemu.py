@@ -751,3 +751,32 @@ echo via-mount > {p.tmp}/mnt-node1/file
         )
     assert (p.tmp / "node2-data" / "file").read_text() == "via-mount\n"
     assert not os.path.ismount(p.tmp / "mnt-node1")
+
+
+@pytest.mark.parametrize("version", ["84", "9"])
+def test_dump_and_dump_xml_as_drbd_utils(tmp_path: Path, version: str) -> None:
+    """`drbdadm dump-xml` / `dump` through the zipapp (no daemon needed: drbdadm only parses the
+    configuration): the header for all resources, none for a named one, hatui's parsers read both
+    the same, and an unknown resource is refused as drbdadm refuses it."""
+    from hatui.probes.confread import parse_drbd_dump, parse_drbd_dump_xml
+
+    pair = Pair(tmp_path, version)
+    conf = json.loads((tmp_path / "node1.json").read_text())
+    conf["net_options"] = [["protocol", "C"], ["after-sb-0pri", "discard-zero-changes"]]
+    conf["handlers"] = [["split-brain", "/usr/lib/drbd/notify-split-brain.sh root"]]
+    (tmp_path / "node1.json").write_text(json.dumps(conf))
+    xml_all = pair.ok("node1", "dump-xml")
+    assert xml_all.startswith('<config file="/etc/drbd.conf">\n    <resource name="r0"')
+    assert xml_all.endswith("</config>\n")
+    xml_one = pair.ok("node1", "dump-xml", "r0")
+    assert xml_one.startswith('<resource name="r0" conf-file-line="/etc/drbd.d/r0.res:1">')
+    text = pair.ok("node1", "dump")
+    assert text.startswith("# /etc/drbd.conf\n# resource r0 on node1: not ignored, not stacked\n")
+    assert ("        node-id 0;\n" in text) == (version == "9")
+    assert '        split-brain      "/usr/lib/drbd/notify-split-brain.sh root";\n' in text
+    x, t = parse_drbd_dump_xml(xml_all).value, parse_drbd_dump(text).value
+    assert x == t and x is not None
+    assert x[0].option("net", "after-sb-0pri") == "discard-zero-changes"
+    assert x[0].option("handlers", "split-brain") == "/usr/lib/drbd/notify-split-brain.sh root"
+    bad = pair.adm("node1", "dump", "r9")
+    assert bad.returncode == 1 and "'r9' not defined in your config (for this host)." in bad.stderr

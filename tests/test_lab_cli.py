@@ -56,7 +56,7 @@ def test_hatui_lab_is_found_through_the_entry_point_group(monkeypatch, capsys) -
     try:
         with pytest.raises(SystemExit):
             cli.main(["lab", "--help"])
-        assert "{up,down,status,fault,heal,config}" in capsys.readouterr().out
+        assert "{up,down,status,fault,heal,config,drill}" in capsys.readouterr().out
     finally:
         cli.extra_commands.cache_clear()
 
@@ -81,3 +81,15 @@ def test_a_directory_holding_another_lab_is_refused(tmp_path: Path) -> None:
     res = subprocess.run([sys.executable, "-m", "hatui_lab", "--name", "hatui", "--dir", str(lab_dir), "down"],
                          capture_output=True, text=True, timeout=30)
     assert res.returncode == 1 and "holds the lab 'hatuitest', not 'hatui'" in res.stderr
+
+
+def test_drill_row_without_prediction_agrees_on_nothing() -> None:
+    from hatui_lab.drill import FIELDS, Row
+
+    row = Row("stop-mariadb", "?", {}, (0, 0), note="hatui made no prediction")
+    assert row.agree() == dict.fromkeys(FIELDS, False)
+    same = {"vip": "node2", "drbd_primary": "node2", "mounted": "node2", "web": "node2", "galera": "x"}
+    ok = Row("stop-mariadb", "node1", same, (0, 10), measured=dict(same), last_change_s=6.6)
+    assert all(ok.agree().values())
+    late = Row("stop-mariadb", "node1", same, (0, 5), measured=dict(same), last_change_s=6.8)
+    assert late.agree()["when"] is False

@@ -7,6 +7,7 @@ import os
 import subprocess
 import time
 
+from .confdump import dump_text, dump_xml
 from .commands import Fail, mutate, run_setup, setup_argv
 from .config import REAL_MOUNT, REAL_UMOUNT, UTILS_BUILDTAG, V9_REL, Config, ConfigError, err, load_config
 from .events import events2
@@ -51,7 +52,9 @@ def main_drbdadm(cfg: Config, args: list[str]) -> int:
     if not pos:
         err("USAGE: drbdadm COMMAND [OPTION...] {all|RESOURCE...}\n")
         return 20
-    cmd, names = pos[0], pos[1:] or (["all"] if pos[0] == "status" else [])
+    cmd, names = pos[0], pos[1:] or (["all"] if pos[0] in ("status", "dump", "dump-xml") else [])
+    if cmd in ("dump", "dump-xml"):  # the configuration only: no kernel state needed
+        return dump_config(cfg, cmd, names)
     if not names:
         err("drbdadm: Missing arguments, please specify a resource name or 'all'\n")
         return 20
@@ -68,6 +71,17 @@ def main_drbdadm(cfg: Config, args: list[str]) -> int:
     if cmd == "status":
         return run_setup(cfg, cmd, [], flags, adm=True, target=names[0])
     return run_setup(cfg, cmd, opts, flags + (["peer"] if ":" in names[0] else []), adm=True)
+
+
+def dump_config(cfg: Config, cmd: str, names: list[str]) -> int:
+    """drbdadm dump / dump-xml (confdump.py): `all` with the file's header, a name without."""
+    for name in names:
+        if name not in ("all", cfg.resource):
+            err(f"'{name}' not defined in your config (for this host).\n")  # main(): exit(E_USAGE), 1
+            return 1
+    header = names == ["all"]
+    print((dump_xml if cmd == "dump-xml" else dump_text)(cfg, header), end="")
+    return 0
 
 
 def main_drbdsetup(cfg: Config, args: list[str]) -> int:

@@ -53,6 +53,13 @@ class Config:
     tick_s: float = 0.25
     report_open: bool = False  # DRBD 9: print open: like drbd-utils >= 9.29 (default: 9.28, no open:)
     auto_promote: bool = False  # DRBD 9: mount on a Secondary tries to promote, umount demotes
+    # What the resource file says (answered by `drbdadm dump` / `dump-xml`, confdump.py).  The lab
+    # has no block device: res_disk is the disk the seed names; the data lives in backing_dir.
+    res_disk: str = "/dev/sdb"
+    res_file: str = "/etc/drbd.d/r0.res"
+    net_options: tuple[tuple[str, str], ...] = (("protocol", "C"),)  # in file order; "" value: a flag
+    disk_options: tuple[tuple[str, str], ...] = ()
+    handlers: tuple[tuple[str, str], ...] = ()
 
     @property
     def is84(self) -> bool:
@@ -93,6 +100,12 @@ def load_config(path: str | None = None) -> Config:
             continue
         want = {"int": int, "float": (int, float), "bool": bool}.get(str(f.type), str)
         val = raw[name]
+        if str(f.type).startswith("tuple"):  # [[name, value], ...]
+            if not (isinstance(val, list) and all(isinstance(p, list) and len(p) == 2
+                                                  and all(isinstance(x, str) for x in p) for p in val)):
+                raise ConfigError(f"{path}: key '{name}' must be a list of [name, value] string pairs")
+            kw[name] = tuple((a, b) for a, b in val)
+            continue
         if not isinstance(val, want) or (want is int and isinstance(val, bool)):
             raise ConfigError(f"{path}: key '{name}' must be {f.type}, got {val!r}")
         kw[name] = float(val) if f.type == "float" else val
