@@ -32,7 +32,8 @@ class ActionWizard(ModalScreen[None]):
     ActionWizard { align: center middle; }
     ActionWizard > Vertical { width: 96%; max-width: 120; height: 92%; border: thick $warning; background: $surface; }
     ActionWizard #plan { height: 1fr; padding: 0 1; }
-    ActionWizard #progress { height: 10; border-top: solid $primary; }
+    ActionWizard #progress { height: 10; border-top: solid $primary; display: none; }
+    ActionWizard.-started #progress { display: block; }
     ActionWizard Input { margin: 0 1; }
     ActionWizard #state { padding: 0 1; }
     """
@@ -83,6 +84,7 @@ class ActionWizard(ModalScreen[None]):
             return
         event.input.disabled = True
         self.running = True
+        self.add_class("-started")  # the progress log takes its room only once there is progress
         self.query_one("#state", Static).update("[b yellow]Running…[/] each step is checked before the next. "
                                                 "ctrl+a aborts (then undoes what it can).")
         self.execute()
