@@ -467,3 +467,23 @@ def test_the_cli_re_checks_the_plan_it_confirmed(tmp_path, monkeypatch, capsys, 
     assert asyncio.run(cli._run(args, CONFIG, False)) == 1
     assert "refused:" in capsys.readouterr().err
     assert not any(is_step(c) for n in fake.transports.values() for c in n.commands), "a step ran"
+
+
+def test_a_long_check_gives_up_when_a_node_the_plan_needs_stops_answering(tmp_path, local_audit, monkeypatch):
+    """Found by the fault matrix: a DRBD resync whose peer was powered off kept hatui waiting for the
+    resync's 30-minute check.  A check that needs an unreachable node ends (after GIVE_UP_UNREACHABLE_S)."""
+    import time
+
+    from hatui.actions.plan import Verify
+
+    monkeypatch.setattr(ex, "GIVE_UP_UNREACHABLE_S", 0.5)
+    down = with_node(recording("healthy"), "node2", reachable=False, error="no answer within 1.5 s")
+    fake = FakeCollector(tmp_path, snap=lambda: down)
+    executor = ex.Executor(CONFIG, fake, lambda m: None)
+    executor.required = ("node1", "node2")
+    t0 = time.monotonic()
+    ok, _ = asyncio.run(executor.wait(Verify("both UpToDate", lambda s: False, 1800)))
+    assert not ok and time.monotonic() - t0 < 10
+    executor.required = ("node1",)  # a node the plan does not need may be gone: the check runs its course
+    ok, _ = asyncio.run(executor.wait(Verify("node1 fine", lambda s: False, 1.0)))
+    assert not ok

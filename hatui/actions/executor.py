@@ -28,7 +28,10 @@ __all__ = ["LOCAL_AUDIT", "LOCK_DIR", "NODE_AUDIT", "ActionRefused", "Audit", "C
 
 KILL_AFTER_S = 5  # `timeout -k`: SIGKILL this long after the SIGTERM at the step's timeout
 TRANSPORT_GRACE_S = 5.0  # the SSH call waits this much longer than the node's own timeout
-TIMED_OUT = (124, 137)  # timeout(1)'s exit status after SIGTERM, after SIGKILL
+TIMED_OUT = (124, 137)
+# a check waits at most this long for a node the plan needs that has stopped answering (only checks
+# allowed longer than this: a short one runs into its own timeout first)
+GIVE_UP_UNREACHABLE_S = 30.0  # timeout(1)'s exit status after SIGTERM, after SIGKILL
 # after an undo the cluster moves (keepalived takes the VIP back, notify scripts move DRBD): the end state
 # is named once it has not changed for SETTLE_S, or after SETTLE_TIMEOUT_S saying it was still changing
 SETTLE_S = 3.0
@@ -136,6 +139,7 @@ class Executor:
         self.collector = collector
         self.progress = progress
         self.read_only = read_only or config.actions.read_only
+        self.required: tuple[str, ...] = ()  # the plan's must-reach nodes, set by run()
 
     async def snapshot(self) -> ClusterSnapshot:
         return await self.collector.fresh()
@@ -143,11 +147,26 @@ class Executor:
     async def wait(self, verify: Verify, abortable: bool = True) -> tuple[bool, ClusterSnapshot]:
         deadline = time.monotonic() + verify.timeout_s
         last_report, last_at = "", 0.0
+        gone_since: dict[str, float] = {}
         while True:
             snap = await self.snapshot()
             if verify.holds(snap):
                 return True, snap
             if abortable and self.abort.is_set():
+                return False, snap
+            # a check that needs a node which stopped answering cannot hold: a 30-minute resync wait
+            # does not outlast a powered-off peer by half an hour
+            now = time.monotonic()
+            for name in self.required:
+                n = snap.node(name)
+                if n is not None and not n.reachable:
+                    gone_since.setdefault(name, now)
+                else:
+                    gone_since.pop(name, None)
+            lost = [name for name, t in gone_since.items() if now - t >= GIVE_UP_UNREACHABLE_S]
+            if lost and verify.timeout_s > GIVE_UP_UNREACHABLE_S:
+                self.progress(f"  … {', '.join(lost)} has not answered for {GIVE_UP_UNREACHABLE_S:.0f} s: "
+                              f"'{verify.description}' cannot hold without it")
                 return False, snap
             if verify.report is not None:
                 line = verify.report(snap)
@@ -179,6 +198,7 @@ class Executor:
             await audit.write("refused", reason=reason)
             raise ActionRefused(reason)
         t0 = time.monotonic()
+        self.required = plan.lock_nodes
         lock = ClusterLock(self.collector, plan.action, self.progress)
         try:
             try:
