@@ -74,6 +74,7 @@ class HatuiApp(App[None]):
         self._shown_events: list[FailoverEvent] = []
         self.first_frame_at: float | None = None
         self.collector_error: str | None = None
+        self._panel_cache: tuple[object, list[SnapshotPanel]] = (None, [])
         self._quit_asked = False  # quit was pressed once while an action ran (see action_quit)
 
     def _running_wizard(self):
@@ -138,13 +139,18 @@ class HatuiApp(App[None]):
         if screen is None or not screen.is_mounted or not screen.query("#findings"):
             return  # drawn by MainScreen.on_mount
         self._update_headers(screen)
-        for panel in screen.walk_children():  # each panel redraws only if what it shows changed
-            if isinstance(panel, SnapshotPanel):
-                panel.snapshot = snap
+        for panel in self._panels(screen):  # each panel redraws only if what it shows changed
+            panel.snapshot = snap
         self._update_log(snap.failover_events)
         self._update_title()
         if self.first_frame_at is None and all(n.reachable for n in snap.nodes) and snap.web is not None:
             self.first_frame_at = time.monotonic()
+
+    def _panels(self, screen: MainScreen) -> list[SnapshotPanel]:
+        """The screen's panels, found once (the DOM is walked only when the screen is new)."""
+        if self._panel_cache[0] is not screen:
+            self._panel_cache = (screen, [w for w in screen.walk_children() if isinstance(w, SnapshotPanel)])
+        return self._panel_cache[1]
 
     def get_screen_main(self) -> MainScreen | None:
         for screen in self.screen_stack:
