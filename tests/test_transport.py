@@ -20,6 +20,7 @@ import pytest
 
 from hatui.config import JumpHost, NodeConfig
 from hatui.transport import HostKeyError, NodeTransport, TransportError, _split_batch
+from tests.sockets import tcp_listening_ports_of_this_process
 
 
 class _Server(asyncssh.SSHServer):
@@ -130,29 +131,6 @@ async def lab(tmp_path, monkeypatch):
     await lab.close()
 
 
-def _tcp_listening_ports_of_this_process() -> set[int]:
-    """Ports of the TCP sockets in LISTEN state whose inode is one of this process's open fds."""
-    inodes = set()
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    ports = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            f = line.split()
-            if f[3] == "0A" and f[9] in inodes:  # 0A: TCP_LISTEN
-                ports.add(int(f[1].rsplit(":", 1)[1], 16))
-    return ports
-
-
 # ---- P15: the MariaDB forward is a private unix socket, not a TCP port --------------------------------
 async def test_mysql_forward_is_a_unix_socket_in_a_private_directory(lab, tmp_path):
     remote = tmp_path / "mysqld.sock"  # stands in for the node's MariaDB socket
@@ -171,7 +149,7 @@ async def test_mysql_forward_is_a_unix_socket_in_a_private_directory(lab, tmp_pa
         assert stat.S_IMODE(d.st_mode) == 0o700 and d.st_uid == os.getuid()
         assert stat.S_ISSOCK(os.stat(path).st_mode)
         # the only TCP listener in this process is the test's own SSH server: hatui opened none
-        assert _tcp_listening_ports_of_this_process() == {lab.port}
+        assert tcp_listening_ports_of_this_process() == {lab.port}
         reader, writer = await asyncio.open_unix_connection(path)
         writer.write(b"hello\n")
         assert await asyncio.wait_for(reader.readline(), 5) == b"mariadb says hello\n"

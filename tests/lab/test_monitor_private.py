@@ -6,34 +6,15 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
-from pathlib import Path
 
 import pytest
 
 from hatui.collector import Collector
 from hatui.config import load
 from hatui_lab import observe as helpers
+from tests.sockets import tcp_listening_ports_of_this_process
 
 pytestmark = pytest.mark.lab
-
-
-def tcp_listening_ports_of_this_process() -> set[int]:
-    """TCP sockets in LISTEN state (/proc/net/tcp{,6} state 0A) whose inode is one of our open fds."""
-    inodes = set()
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    ports = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            f = line.split()
-            if f[3] == "0A" and f[9] in inodes:
-                ports.add(int(f[1].rsplit(":", 1)[1], 16))
-    return ports
 
 
 async def test_no_tcp_listener_while_polling_and_the_forward_is_private(healthy_lab):
