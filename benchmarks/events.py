@@ -17,12 +17,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import resource
 import signal
 import statistics
 import subprocess
 import time
-from pathlib import Path
 
 os.environ.setdefault("HATUI_LAB_NAME", "hatuibench")
 os.environ.setdefault("HATUI_LAB_SUBNET", "198.18.7.0/24")
@@ -32,18 +30,7 @@ from hatui.config import load
 from hatui.tui.app import HatuiApp
 from hatui.tui.widgets import DrbdPanel, NodeHeader
 from hatui_lab import observe
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def cpu_s() -> float:
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
+from monitor import cpu_s, rss_mb  # the same readings as benchmarks/monitor.py
 
 
 def in_ns(node: str, *argv: str) -> float:
