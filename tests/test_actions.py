@@ -132,3 +132,33 @@ def test_switch_back_at_once_demotes_below_the_targets_priority_as_a_secondary()
         assert "(below node1's 80 while it is still Secondary)" in plan.render()
     # the same demotion whether or not the check has re-run yet
     assert _demotion(plan_switchover(_just_switched_to_node2("GOOD"), CONFIG, "node1")) == _demotion(plan)
+
+
+def test_a_final_check_never_holds_on_an_unreachable_nodes_last_values():
+    """An unreachable node keeps its last values on screen; a check must not pass on them (the fault matrix:
+    node2's sshd hung after the last step, and the switchover ended OK on node2's last Galera reading)."""
+    plan = plan_switchover(recording("healthy"), CONFIG, "node2")
+    galera = plan.final[0]
+    after = recording("healthy")  # both Primary and Synced
+    assert galera.holds(after)
+    assert not galera.holds(with_node(after, "node2", reachable=False, error="timed out"))
+    # the pre-check too
+    gone = with_node(recording("healthy"), "node2", reachable=False, error="timed out")
+    assert not next(c for c in plan_switchover(gone, CONFIG, "node2").prechecks if c.name == "Galera on node2").ok
+
+
+def test_the_source_releasing_drbd_is_undone_by_taking_it_back():
+    """Target powered off after the VIP moved: the source released DRBD, the VIP came back to it, and nothing
+    took DRBD back — the VIP holder served without its data (the fault matrix).  Each DRBD step has an undo that
+    puts DRBD and the mount back where they were, and its undo check waits for it."""
+    plan = plan_switchover(recording("healthy"), CONFIG, "node2")
+    release, take = plan.steps[-2], plan.steps[-1]
+    assert release.node == "node1" and "drbdadm secondary r0" in release.command
+    assert release.undo is not None and "drbdadm primary r0" in release.undo and "mount /dev/drbd0" in release.undo
+    assert "mountpoint -q /mnt/drbd ||" in release.undo  # idempotent: a mounted source is left alone
+    assert take.node == "node2" and take.undo is not None and "drbdadm secondary r0" in take.undo
+    healthy, failover = recording("healthy"), recording("failover")
+    assert release.undo_verify is not None and release.undo_verify.holds(healthy)
+    assert not release.undo_verify.holds(failover)
+    assert take.undo_verify is not None and take.undo_verify.holds(healthy)
+    assert not take.undo_verify.holds(failover)

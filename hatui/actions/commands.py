@@ -56,6 +56,13 @@ def take_drbd(cfg: Config, node: str) -> str:
     return f"{drbdadm(cfg, node, 'primary')} && {root_on(cfg, node)('mount', cfg.drbd.device, cfg.drbd.mount_point)}"
 
 
+def retake_drbd(cfg: Config, node: str) -> str:
+    """Promote, and mount unless mounted: undoes release_drbd (primary on a Primary is a no-op for drbdadm)."""
+    mp = shlex.quote(cfg.drbd.mount_point)
+    mount = root_on(cfg, node)("mount", cfg.drbd.device, cfg.drbd.mount_point)
+    return f"{drbdadm(cfg, node, 'primary')} && {{ mountpoint -q {mp} || {mount}; }}"
+
+
 def galera_bootstrap(cfg: Config, node: str) -> str:
     root = root_on(cfg, node)
     # MariaDB's root logs in by unix_socket: the OS user root, hence sudo for an unprivileged SSH user

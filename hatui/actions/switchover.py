@@ -43,7 +43,8 @@ def _write_value(cfg: Config, node: str, value: int) -> str:
 
 
 def _galera_ok(n: NodeSnapshot | None, cfg: Config) -> bool:
-    g = n.galera if n else None
+    # an unreachable node keeps its last values for the screen: a check never passes on them
+    g = n.galera if n and n.reachable else None
     return bool(g and g.cluster_status == "Primary" and g.local_state_comment == "Synced"
                 and (g.cluster_size or 0) >= cfg.mariadb.expected_cluster_size)
 
@@ -65,6 +66,23 @@ def drbd_on(target: str, source: str, cfg: Config) -> Verify:
         return (_role(s, cfg, target) == "Primary" and _role(s, cfg, source) == "Secondary"
                 and bool(t and t.drbd_mounted) and o is not None and o.drbd_mounted is False)
     return Verify(f"DRBD {cfg.drbd.resource} Primary and {cfg.drbd.mount_point} mounted on {target} only", holds, 15)
+
+
+def drbd_only_on(node: str, peer: str, cfg: Config) -> Verify:
+    """`node` Primary with the mount, `peer` not Primary nor mounted — or not answering: what an undo that puts
+    DRBD back on `node` must reach even when the peer is powered off."""
+    def holds(s: ClusterSnapshot) -> bool:
+        n, p = s.node(node), s.node(peer)
+        peer_clear = p is None or not p.reachable or (_role(s, cfg, peer) != "Primary" and p.drbd_mounted is False)
+        return _role(s, cfg, node) == "Primary" and bool(n and n.reachable and n.drbd_mounted) and peer_clear
+    return Verify(f"DRBD {cfg.drbd.resource} Primary and {cfg.drbd.mount_point} mounted on {node} again", holds, 15)
+
+
+def drbd_released_on(node: str, cfg: Config) -> Verify:
+    def holds(s: ClusterSnapshot) -> bool:
+        n = s.node(node)
+        return _role(s, cfg, node) == "Secondary" and bool(n and n.reachable and n.drbd_mounted is False)
+    return Verify(f"DRBD {cfg.drbd.resource} Secondary and {cfg.drbd.mount_point} unmounted on {node}", holds, 15)
 
 
 def _highest(inst: VrrpInstance | None, hook: TrackFile | None) -> int:
@@ -157,12 +175,17 @@ def plan_switchover(snap: ClusterSnapshot, cfg: Config, target: str, lock_owner:
                       verify=vip_only_on(target, cfg), undo=_write_value(cfg, source, current),
                       undo_verify=vip_only_on(source, cfg)))
     moved = drbd_on(target, source, cfg)
+    # each DRBD step is undone by putting DRBD and the mount back where they were, the target's first (undo
+    # runs in reverse): should the target die after the VIP moved, keepalived hands the VIP back to the source,
+    # which must then have its data again
     steps.append(Step(source, commands.release_drbd(cfg, source),
                       f"{source} releases DRBD (only if the notify script did not)", skip_if=moved,
-                      verify=Verify(f"{source} DRBD Secondary", lambda sn: _role(sn, cfg, source) == "Secondary", 10)))
+                      verify=Verify(f"{source} DRBD Secondary", lambda sn: _role(sn, cfg, source) == "Secondary", 10),
+                      undo=commands.retake_drbd(cfg, source), undo_verify=drbd_only_on(source, target, cfg)))
     steps.append(Step(target, commands.take_drbd(cfg, target),
                       f"{target} takes DRBD and mounts {cfg.drbd.mount_point} (only if the notify script did not)",
-                      skip_if=moved, verify=moved))
+                      skip_if=moved, verify=moved, undo=commands.release_drbd(cfg, target),
+                      undo_verify=drbd_released_on(target, cfg)))
     final = [
         Verify("Galera Primary and Synced on both nodes",
                lambda sn: all(_galera_ok(sn.node(n), cfg) for n in (source, target)), 20),
