@@ -487,3 +487,25 @@ def test_a_long_check_gives_up_when_a_node_the_plan_needs_stops_answering(tmp_pa
     executor.required = ("node1",)  # a node the plan does not need may be gone: the check runs its course
     ok, _ = asyncio.run(executor.wait(Verify("node1 fine", lambda s: False, 1.0)))
     assert not ok
+
+
+def test_a_step_is_not_run_once_a_node_the_plan_needs_stops_answering(tmp_path, local_audit, monkeypatch):
+    """Found by the fault matrix: the switchover's target powered off after the VIP moved, and the source
+    still released DRBD (unmount, Secondary) for a take-over that could no longer happen.  Before each
+    command the plan's required nodes must answer; a step that is not run is not undone, the earlier ones are."""
+    monkeypatch.setattr(ex, "REQUIRED_GRACE_S", 0.5, raising=False)
+    healthy = recording("healthy")
+    state = {"snap": healthy}
+    fake = FakeCollector(tmp_path, snap=lambda: state["snap"])
+
+    def demoted(node, command):
+        if is_step(command) and MAINT in command and "-40" in command:
+            state["snap"] = with_node(healthy, "node2", reachable=False, error="no answer within 1.5 s")
+    fake.transports["node1"].hook = demoted
+    out, progress = lines()
+    outcome = asyncio.run(ex.Executor(CONFIG, fake, progress).run(two_step_plan(second="echo step-two-ran")))
+    assert not outcome.ok
+    assert not any(is_step(c) and "step-two-ran" in c for c in fake.transports["node2"].commands), out
+    assert [r.status for r in outcome.results] == ["undone", "not run"], out
+    assert any("node2 does not answer" in x for x in out), out
+    assert (fake.transports["node1"].root / "maintenance").read_text().strip() == "0"

@@ -36,6 +36,9 @@ GIVE_UP_UNREACHABLE_S = 30.0  # timeout(1)'s exit status after SIGTERM, after SI
 # is named once it has not changed for SETTLE_S, or after SETTLE_TIMEOUT_S saying it was still changing
 SETTLE_S = 3.0
 SETTLE_TIMEOUT_S = 30.0
+# before each command the plan's required nodes must answer; one that does not is given this long to come
+# back (a dropped SSH session reconnects) before the plan stops
+REQUIRED_GRACE_S = 10.0
 
 
 def on_node(command: str, timeout_s: float) -> str:
@@ -47,8 +50,9 @@ def on_node(command: str, timeout_s: float) -> str:
 @dataclass
 class StepResult:
     step: Step
-    # done, skipped, failed, undone; unknown: timed out or the answer was lost, so whether it took effect is
-    # not known (the node's timeout has ended it by the time undo runs)
+    # done, skipped, failed, undone; "not run": stopped before its command was sent (nothing to undo);
+    # unknown: timed out or the answer was lost, so whether it took effect is not known (the node's timeout
+    # has ended it by the time undo runs)
     status: str
     output: str = ""
     detail: str = ""
@@ -269,9 +273,9 @@ class Executor:
                               output=res.output[-2000:], detail=res.detail)
             if res.status == "unknown":
                 return f"step {i} on {step.node}: outcome unknown: {res.detail}", True
-            if res.status == "failed":
+            if res.status in ("failed", "not run"):
                 return (f"aborted by the operator during step {i}" if self.abort.is_set()
-                        else f"step {i} on {step.node} failed: {res.detail}"), True
+                        else f"step {i} on {step.node} {res.status}: {res.detail}"), True
         for v in plan.final:
             self.progress(f"final check: {v.description} …")
             ok, _ = await self.wait(v)
@@ -286,16 +290,19 @@ class Executor:
             self.progress(f"step {i}: waiting up to {step.skip_if.timeout_s:.0f} s for: {step.skip_if.description}")
             done, _ = await self.wait(step.skip_if)
             if self.abort.is_set():
-                return StepResult(step, "failed", detail="aborted")
+                return StepResult(step, "not run", detail="aborted")
             if done:
                 self.progress(f"step {i}: skipped, already {step.skip_if.description}")
                 return StepResult(step, "skipped", detail="already done")
+        if (gone := await self._required_gone()) is not None:
+            self.progress(f"step {i}: not run: {gone}")
+            return StepResult(step, "not run", detail=gone)
         self.progress(f"step {i} on {step.node}: {step.command}")
         t = self.collector.transports[step.node]
         try:
             await t.connect()
         except TransportError as exc:
-            return StepResult(step, "failed", detail=f"not run: {exc}")
+            return StepResult(step, "not run", detail=str(exc))
         # the node's timeout ends the command by this time, whatever happens to the SSH session
         ended_by = time.monotonic() + step.timeout_s + KILL_AFTER_S
         try:
@@ -323,6 +330,22 @@ class Executor:
                                   f"{step.verify.description} did not hold within {step.verify.timeout_s:.0f} s")
             self.progress(f"step {i}: {step.verify.description}: OK")
         return StepResult(step, "done", res.output)
+
+    async def _required_gone(self) -> str | None:
+        """Why the plan cannot go on — a node it needs does not answer (given REQUIRED_GRACE_S to come back) —
+        or None.  Without it a step would act for a later one that can no longer run (the source releasing
+        DRBD for a target that was powered off)."""
+        def answering(s: ClusterSnapshot) -> bool:
+            return all((n := s.node(name)) is None or n.reachable for name in self.required)
+        snap = await self.snapshot()
+        if answering(snap):
+            return None
+        ok, snap = await self.wait(Verify("the nodes the plan needs answer", answering, REQUIRED_GRACE_S))
+        if ok:
+            return None
+        lost = [n for name in self.required if (n := snap.node(name)) is not None and not n.reachable]
+        return "; ".join(f"{n.node} does not answer ({n.error or 'no answer'})" for n in lost) + (
+            f" for {REQUIRED_GRACE_S:.0f} s: the plan cannot go on without it")
 
     async def _unknown(self, i: int, step: Step, output: str, why: str, ended_by: float) -> StepResult:
         """A step whose effect is not known: wait until the node's timeout has surely ended it, then read
