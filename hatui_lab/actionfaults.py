@@ -219,6 +219,9 @@ def inject(state: LabState, fault: str, plan: PlanCase, proc: subprocess.Popen, 
     raise ValueError(fault)
 
 
+ENDED = re.compile(r"\s*(DONE|ENDED IN):")
+
+
 def _trigger(line: str, k: int, n: int) -> bool:
     """Step k is over: step k+1 begins, or the final checks (or the end) after the last step."""
     m = re.match(r"\s+step (\d+)[ :]", line)
@@ -237,7 +240,8 @@ def _words(f: dict[str, Facts], skip: set[str]) -> tuple[str, str, str]:
 
 
 def judge(state: LabState, res: Result, before: dict[str, Facts], after: dict[str, Facts], pid: int,
-          audit: Path, stdout: str, stderr: str) -> None:
+          audit: Path, stdout: str, stderr: str, named_at: dict[str, Facts] | None = None) -> None:
+    """`named_at`: the cluster when hatui named its end state, if that was before the fault (else the end)."""
     text = stdout + stderr
     m = ([None, *NAMED.finditer(text)])[-1]  # the last state named: the end
     refused = "refused:" in stderr or "REFUSED" in stdout
@@ -254,8 +258,9 @@ def judge(state: LabState, res: Result, before: dict[str, Facts], after: dict[st
         res.named = m.group(0)
         named = tuple(m.group(i) for i in (1, 2, 3))
         named = tuple("+".join(x for x in w.split("+") if x not in unreachable) or "nobody" for w in named)
-        real = _words(after, unreachable)
-        res.real = "VIP {} / primary {} / mounted {}".format(*real)
+        real = _words(named_at or after, unreachable)
+        res.real = "VIP {} / primary {} / mounted {}".format(*real) + (" (when named, before the fault)"
+                                                                      if named_at else "")
         if named != real:
             res.problems.append(f"named {named}, real {real}")
     vip = [x for x in after.values() if x.vip]
@@ -309,6 +314,7 @@ def run_case(plan: PlanCase, step: int, fault: str) -> Result:
                             bufsize=1)
     lines: list[str] = []
     injected_at = 0.0
+    named_at: dict[str, Facts] | None = None
     assert proc.stdout is not None and proc.stderr is not None
     # past the limit: SIGABRT, so that Python's faulthandler prints where every thread of hatui hangs
     timer = threading.Timer(RUN_LIMIT_S, proc.send_signal, (signal.SIGABRT,))
@@ -319,6 +325,11 @@ def run_case(plan: PlanCase, step: int, fault: str) -> Result:
             # hatui waits (SIGSTOP) while the fault is put in place, so the fault is whole when the next step begins
             proc.send_signal(signal.SIGSTOP)
             injected_at = time.monotonic()
+            if ENDED.match(line):
+                # hatui named the end state before the fault (a last step without final checks): what it
+                # named is judged against the cluster of that moment; the fault still hits its lock release
+                # and its end records
+                named_at = read_all(state)
             try:
                 res.injected = f"after step {step}: " + inject(state, fault, plan, proc, audit)
             finally:
@@ -339,7 +350,7 @@ def run_case(plan: PlanCase, step: int, fault: str) -> Result:
         res.injected = "not reached (the run ended first)"
     res.output = "".join(lines) + stderr
     res.problems += sampler.problems
-    judge(state, res, before, read_all(state), proc.pid, audit, "".join(lines), stderr)
+    judge(state, res, before, read_all(state), proc.pid, audit, "".join(lines), stderr, named_at)
     return res
 
 
