@@ -232,14 +232,14 @@ async def test_wizard_typing_goes_to_the_confirmation_and_page_keys_scroll_the_p
         plan_view = wizard.query_one("#plan", VerticalScroll)
         assert plan_view.max_scroll_y > 0
         await pilot.press("pagedown")
-        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()  # the scroll animates: a loaded machine needs the wait
         assert plan_view.scroll_y > 0  # the plan scrolls while the typing stays in the field
         await pilot.press(*"node1", "enter")  # the wrong node: refused, nothing runs
         await pilot.pause()
         assert "is not node2" in str(wizard.query_one("#state").render()) and not wizard.running
         assert app.focused is wizard.query_one("#confirm", Input)
         await pilot.press("pageup")
-        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()
         assert plan_view.scroll_y == 0
 
 
