@@ -132,4 +132,3 @@ def test_switch_back_at_once_demotes_below_the_targets_priority_as_a_secondary()
         assert "(below node1's 80 while it is still Secondary)" in plan.render()
     # the same demotion whether or not the check has re-run yet
     assert _demotion(plan_switchover(_just_switched_to_node2("GOOD"), CONFIG, "node1")) == _demotion(plan)
-
