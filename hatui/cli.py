@@ -108,6 +108,14 @@ def _with_fault_predictions(snap, config):
     return dataclasses.replace(snap, findings=tuple(findings)), preds
 
 
+def nagios_unknown(why: str) -> str:
+    """`hatui check`'s one stdout line when it could not look at the pair (a Nagios plugin prints one
+    line on every path: the monitoring system shows it, and a second line would be taken as long output)."""
+    from hatui.probes import printable
+
+    return "HATUI UNKNOWN - " + " ".join(printable(why).split())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -127,7 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         config = load(args.config)
     except ConfigError as exc:
         print(f"hatui: {exc}", file=sys.stderr)
-        return 3 if args.cmd == "check" else 2
+        if args.cmd == "check":
+            print(nagios_unknown(f"config: {exc}"))
+            return 3
+        return 2
     if args.cmd == "sudoers":
         from hatui import sudoers_cli
 
@@ -147,15 +158,15 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             snap = asyncio.run(_snapshot(config))
+            if args.cmd == "check":
+                code, line = report.to_check(snap, config)
+                print(line)
+                return code
         except Exception as exc:
             if args.cmd == "check":
-                print(f"HATUI UNKNOWN - {type(exc).__name__}: {exc}")
+                print(nagios_unknown(f"{type(exc).__name__}: {exc}"))
                 return 3
             raise
-        if args.cmd == "check":
-            code, line = report.to_check(snap, config)
-            print(line)
-            return code
         snap, preds = _with_fault_predictions(snap, config)
         print(report.to_json(snap, config, preds) if args.json else report.to_text(snap, config))
         return 0

@@ -113,6 +113,19 @@ def notify_facts(read: NodeConfigRead, cfg: Config) -> NotifyFacts | None:
     return NotifyFacts(tuple(paths), frozenset(states), promotes, mounts, ok, frozenset(demotes))
 
 
+def hook_name(cfg: Config) -> str:
+    """The keepalived track_file name the live view looks for: the basename of `actions.maintenance_file`
+    (keepalived's data dump names a track_file, not its path)."""
+    return cfg.actions.maintenance_file.rsplit("/", 1)[-1]
+
+
+def hook_snippet(cfg: Config) -> str:
+    """The keepalived.conf lines of the maintenance hook, with this config's file, name and instance."""
+    name = hook_name(cfg)
+    return (f"track_file {name} {{\n    file \"{cfg.actions.maintenance_file}\"\n    weight 1\n    init_file 0\n}}\n"
+            f"vrrp_instance {cfg.keepalived_instance} {{\n    ...\n    track_file {{\n        {name}\n    }}\n}}")
+
+
 def maintenance_hook(read: NodeConfigRead, cfg: Config) -> tuple[str, int] | None:
     """(track_file name, weight) of the hook hatui's switchover writes, if the instance tracks it."""
     inst = read.instance(cfg)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from hatui.config import Config
-from hatui.confmodel import (NodeConfigRead, galera_facts, maintenance_hook, notify_facts, roles,
+from hatui.confmodel import (NodeConfigRead, galera_facts, hook_name, maintenance_hook, notify_facts, roles,
                              tracked_checks)
 from hatui.doctor_drift import drift_hazards
 from hatui.doctor_hazard import Hazard, hz
@@ -166,13 +166,26 @@ def galera_quorum(reads: list[NodeConfigRead], cfg: Config) -> Iterable[Hazard]:
 
 def preempt_and_hook(reads: list[NodeConfigRead], cfg: Config) -> Iterable[Hazard]:
     hookless = [r.node for r in reads if r.instance(cfg) is not None and maintenance_hook(r, cfg) is None]
+    name = hook_name(cfg)
     if hookless:
         yield hz("warning", "maintenance-hook-missing", f"no maintenance hook on {', '.join(hookless)}",
                  f"hatui's switchover lowers a node's priority through a track_file ({cfg.actions.maintenance_file}); "
                  "without it there is no graceful way to move the VIP (only stopping keepalived, which the notify "
                  "script may not handle).",
-                 f"Add `track_file maintenance {{ file \"{cfg.actions.maintenance_file}\" weight 1 init_file 0 }}` and "
-                 "`track_file { maintenance }` in the instance (config.example.yaml).", *hookless)
+                 f"Add `track_file {name} {{ file \"{cfg.actions.maintenance_file}\" weight 1 init_file 0 }}` and "
+                 f"`track_file {{ {name} }}` in vrrp_instance {cfg.keepalived_instance} (config.example.yaml).",
+                 *hookless)
+    misnamed = {r.node: hook[0] for r in reads if (hook := maintenance_hook(r, cfg)) is not None and hook[0] != name}
+    if misnamed:
+        yield hz("warning", "maintenance-hook-name",
+                 f"the maintenance hook's track_file is not named {name} on {', '.join(misnamed)}",
+                 "keepalived's live data names a track_file, not its file: hatui finds the hook by the basename of "
+                 f"actions.maintenance_file ({name}), so with "
+                 + ", ".join(f"`{n}` on {node}" for node, n in misnamed.items())
+                 + " `hatui switchover` refuses as if there were no hook.",
+                 f"Rename the track_file to {name} (in its definition and in the instance's track_file block), or "
+                 "rename the file, in keepalived.conf and in actions.maintenance_file alike, after the track_file.",
+                 *misnamed)
     pair = roles(reads, cfg)
     if pair is None:
         return

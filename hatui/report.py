@@ -12,7 +12,7 @@ from hatui.config import Config
 from hatui.model import ClusterSnapshot, NodeSnapshot
 from hatui.probes import printable
 
-JSON_SCHEMA_VERSION = 1
+JSON_SCHEMA_VERSION = 2  # docs/status.schema.json: raised with every change of a key (tests/test_status_schema.py)
 NAGIOS = {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}
 
 
@@ -29,7 +29,7 @@ def _plain(value: Any) -> Any:
 
 
 def to_json(snap: ClusterSnapshot, cfg: Config, fault_predictions: list | None = None) -> str:
-    """The full snapshot and findings (schema in docs/status-json.md; `schema` bumps on breaking change),
+    """The full snapshot and findings (docs/status.schema.json, explained in docs/status-json.md),
     and, when given, what each fault would do (hatui.predict.FaultPrediction, most harmful first)."""
     doc = {
         "schema": JSON_SCHEMA_VERSION,

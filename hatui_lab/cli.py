@@ -39,7 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--drbd", choices=["84", "9", "real"], default="84",
                     help="DRBD version the emulator mimics (84, 9); `real` is refused with the reason")
     up.add_argument("--checks", choices=["seed", "recommended"], default="seed",
-                    help="keepalived health checks: the seed's (default) or ones that fail over correctly")
+                    help="keepalived health checks: the seed's (default), or ones whose chk_drbd passes on a healthy "
+                         "Secondary and whose chk_galera fails without quorum (docs/lab.md: what they do not fix)")
     up.add_argument("--notify", choices=["lab", "seed"], default="lab",
                     help="keepalived notify script: the lab's, which promotes DRBD and mounts (default), or the "
                          "seed's own, which only logs and posts a chat message (to a closed local port)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,52 @@ def test_forward_agent_is_off_unless_asked(tmp_path):
 def test_ipv6_node_host_in_brackets_is_the_bare_address(tmp_path):
     cfg = parse(GOOD.replace("host: 10.0.0.2", "host: '[2001:db8::2]'"), tmp_path / "c.yaml")
     assert cfg.node("node2").host == "2001:db8::2"
+
+
+# ---- config.example.yaml documents every key config.py accepts --------------------------------------
+def _allowed(text: str) -> list[str]:
+    """The keys of one mapping, as config.py lists them when it refuses an unknown one."""
+    with pytest.raises(ConfigError) as err:
+        parse(text, Path("c.yaml"))
+    found = re.search(r"unknown key; expected one of: (.*)$", str(err.value))
+    assert found, err.value
+    return found.group(1).split(", ")
+
+
+def config_keys() -> dict[str, list[str]]:
+    keys = {"": _allowed(GOOD + "zzz: 1\n"),
+            "nodes[]": _allowed(GOOD.replace("    port: 2222", "    port: 2222\n    zzz: 1"))}
+    for section in ("keepalived", "drbd", "mariadb", "web", "actions", "record"):
+        keys[section] = _allowed(GOOD + f"{section}:\n  zzz: 1\n")
+    return keys
+
+
+def _commented(lines: list[str], key: str) -> bool:
+    """`key` appears (set, or commented out) with a comment on its line or just above it."""
+    for i, line in enumerate(lines):
+        m = re.match(rf"^\s*(#\s*)?(- )?{re.escape(key)}:(.*)$", line)
+        if not m:
+            continue
+        rest = m.group(3)
+        if "#" in rest:  # a comment after the value (for a commented-out key: its second #)
+            return True
+        above = lines[i - 1].strip() if i else ""
+        if above.startswith("#") and not re.match(r"^#\s*[a-z_]+:(\s|$)", above):
+            return True
+    return False
+
+
+def test_the_example_comments_every_key_the_config_accepts():
+    lines = (ROOT / "config.example.yaml").read_text().splitlines()
+    keys = config_keys()
+    assert "command_timeout_s" in keys[""] and "become" in keys["nodes[]"]  # the probe above reads them all
+    missing = [f"{section}.{key}" if section else key for section, names in keys.items() for key in names
+               if not _commented(lines, key)]
+    assert not missing, f"config.example.yaml lacks a commented line for: {', '.join(missing)}"
+
+
+def test_the_example_states_the_maintenance_hook_rules():
+    text = (ROOT / "config.example.yaml").read_text()
+    assert "basename" in text and "track_file" in text
+    assert "-50" not in text  # hatui computes the value; on the seed lab it writes -40 (tests/test_actions.py)
+    assert "(see docs)" not in text

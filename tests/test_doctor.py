@@ -234,3 +234,27 @@ def test_emulator_dump_xml_follows_drbd_utils() -> None:
     text = node_files("node1")["drbdadm-dump.txt"]
     assert "        protocol           C;\n" in text  # printA: name padded to 16 at indent 2, value %3s
     assert "        address          ipv4 192.168.56.101:7789;\n" in text  # IPV4FMT
+
+
+def test_a_maintenance_hook_under_another_name_is_a_hazard() -> None:
+    """The live switchover finds the hook by the basename of actions.maintenance_file (keepalived's data
+    dump names track_files, not files): a hook on the right file under another name is refused there."""
+    from hatui_lab.netplan import plan
+
+    def reads(rename: bool):
+        out = []
+        for n in ("node1", "node2"):
+            conf = nodefiles.render_keepalived(plan(), n, "pw")
+            if rename:
+                conf = conf.replace("track_file maintenance {", "track_file pin {").replace(
+                    "        maintenance\n", "        pin\n")
+            files = {**node_files(n), "keepalived.conf": conf}
+            out.append(read_from_raw(n, *raw_for(n, files), CFG.vip))
+        return out
+
+    assert "maintenance-hook-name" not in codes(hazards(reads(False), CFG))
+    found = {h.code: h for h in hazards(reads(True), CFG)}
+    assert "maintenance-hook-missing" not in found
+    h = found["maintenance-hook-name"]
+    assert h.nodes == ("node1", "node2") and "not named maintenance" in h.title
+    assert "`pin` on node1" in h.why and "Rename the track_file to maintenance" in h.fix

@@ -58,13 +58,10 @@ async def lock_command(args: argparse.Namespace, config: Config, collector: Coll
     """`hatui lock show|break`.  break: refused under read-only; audited; removes on each node only the lock
     shown (compare-and-remove on the node); a node that does not answer keeps its lock and is named."""
     from hatui.actions.audit import Audit
-    from hatui.actions.lock import ClusterLock, LockInfo, break_lock
+    from hatui.actions.lock import ClusterLock, break_shown, held, nothing_to_break, shown_lines
 
     shown = await ClusterLock(collector, "show").read()
-    lines = [f"{name}: {info.describe()}" if isinstance(info, LockInfo) else
-             f"{name}: does not answer ({info})" if isinstance(info, str) else f"{name}: no lock"
-             for name, info in shown.items()]
-    held = {n: i for n, i in shown.items() if isinstance(i, LockInfo)}
+    lines = shown_lines(shown)
     if args.what == "show":
         print("\n".join(lines))
         return 0
@@ -74,21 +71,15 @@ async def lock_command(args: argparse.Namespace, config: Config, collector: Coll
         print(f"hatui: {reason}", file=sys.stderr)
         return 2
     print("\n".join(lines))
-    if not held:
-        print("no lock to break" + ("; a node that does not answer may still hold one"
-                                    if any(isinstance(i, str) for i in shown.values()) else ""))
+    if not held(shown):
+        print(nothing_to_break(shown))
         return 0
     if not args.yes and (not sys.stdin.isatty() or input("Break it? type 'break': ").strip() != "break"):
         print("not broken")
         return 1
-    audit = Audit(collector, "lock-break", None, progress=lambda m: print(f"  {m}", flush=True))
-    await audit.write("start", shown={n: i.owner for n, i in held.items()},
-                      unreachable=[n for n, i in shown.items() if isinstance(i, str)])
-    results = await break_lock(collector, shown)
-    for r in results:
-        print(r.message)
-    ok = all(r.broken for r in results)
-    await audit.write("end", ok=ok, results=[r.message for r in results])
+    ok, messages = await break_shown(collector, shown, progress=lambda m: print(f"  {m}", flush=True))
+    for message in messages:
+        print(message)
     return 0 if ok else 1
 
 

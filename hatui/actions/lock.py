@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from hatui.actions import commands
 from hatui.actions.commands import LOCK_DIR
-from hatui.actions.audit import os_user
+from hatui.actions.audit import Audit, os_user
 from hatui.collector import Collector
 from hatui.privilege import AS_ROOT, Root, root_of
 from hatui.transport import TransportError
@@ -250,3 +250,35 @@ async def break_lock(collector: Collector, shown: dict[str, LockInfo | str | Non
             results.append(BreakResult(name, False, f"{name} kept its lock: the owner changed since it was shown, "
                                                     f"now {now.describe() if now else res.output.strip()[-200:]}"))
     return results
+
+
+Shown = dict[str, "LockInfo | str | None"]  # ClusterLock.read(): per node its lock, None (free), or why unread
+
+
+def shown_lines(shown: Shown) -> list[str]:
+    """One line per node, as `hatui lock show` and the TUI's palette show them; a stale lock says STALE."""
+    return [f"{name}: {info.describe()}" if isinstance(info, LockInfo) else
+            f"{name}: does not answer ({info})" if isinstance(info, str) else f"{name}: no lock"
+            for name, info in shown.items()]
+
+
+def held(shown: Shown) -> dict[str, LockInfo]:
+    return {n: i for n, i in shown.items() if isinstance(i, LockInfo)}
+
+
+def nothing_to_break(shown: Shown) -> str:
+    return "no lock to break" + ("; a node that does not answer may still hold one"
+                                 if any(isinstance(i, str) for i in shown.values()) else "")
+
+
+async def break_shown(collector: Collector, shown: Shown,
+                      progress: Callable[[str], None] = lambda m: None) -> tuple[bool, list[str]]:
+    """`lock break` once confirmed, for the CLI and the TUI: audited (start, end) on the workstation and on
+    every node that answers; removes on each node only the lock shown.  True when every one is gone."""
+    audit = Audit(collector, "lock-break", None, progress=progress)
+    await audit.write("start", shown={n: i.owner for n, i in held(shown).items()},
+                      unreachable=[n for n, i in shown.items() if isinstance(i, str)])
+    results = await break_lock(collector, shown)
+    ok = all(r.broken for r in results)
+    await audit.write("end", ok=ok, results=[r.message for r in results])
+    return ok, [r.message for r in results]

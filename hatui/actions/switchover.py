@@ -12,29 +12,17 @@ from __future__ import annotations
 from hatui.actions import commands
 from hatui.actions.plan import Check, Plan, Step, Verify, peer_of, unknown_node
 from hatui.config import Config
+from hatui.confmodel import hook_name, hook_snippet
 from hatui.diagnosis import role_dependent
 from hatui.model import ClusterSnapshot, NodeSnapshot, TrackFile, VrrpInstance
 
 MARGIN = 10  # how far below the target's priority the demoted node goes
 
-HOOK_SNIPPET = """\
-track_file maintenance {
-    file "/etc/keepalived/maintenance"
-    weight 1
-    init_file 0
-}
-vrrp_instance VI_1 {
-    ...
-    track_file {
-        maintenance
-    }
-}"""
-
 
 def maintenance_hook(inst: VrrpInstance | None, cfg: Config) -> TrackFile | None:
     if inst is None:
         return None
-    name = cfg.actions.maintenance_file.rsplit("/", 1)[-1]
+    name = hook_name(cfg)
     return next((t for t in inst.track_files if t.name == name and (t.weight or 0) > 0), None)
 
 
@@ -155,9 +143,10 @@ def plan_switchover(snap: ClusterSnapshot, cfg: Config, target: str, lock_owner:
     hook_s, hook_t = maintenance_hook(s_inst, cfg), maintenance_hook(t_inst, cfg)
     if s_inst is not None and hook_s is None:
         return Plan("switchover", title, target, tuple(checks), (), refusal=(
-            f"{source} has no maintenance hook ({cfg.actions.maintenance_file} as a keepalived track_file), "
+            f"{source} has no maintenance hook (a keepalived track_file named {hook_name(cfg)}, the basename of "
+            f"{cfg.actions.maintenance_file}), "
             "so hatui cannot demote it the keepalived way. Add this to keepalived.conf on both nodes and "
-            f"reload keepalived:\n{HOOK_SNIPPET}"))
+            f"reload keepalived:\n{hook_snippet(cfg)}"))
     steps: list[Step] = []
     if t_inst and hook_t and hook_t.value:
         steps.append(Step(target, _write_value(cfg, target, 0), f"{target} leaves maintenance ({hook_t.value} → 0)",

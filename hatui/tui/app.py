@@ -43,6 +43,10 @@ class SnapshotReady(Message):
         return isinstance(message, SnapshotReady)
 
 
+# the keys that open an action: hidden from the footer (and refused) in read-only mode and in a replay
+ACTION_KEYS = frozenset({"switchover", "drbd_menu", "galera_menu"})
+
+
 class HatuiApp(App[None]):
     TITLE = "hatui"
     CSS_PATH = Path(__file__).with_name("hatui.tcss")  # absolute: subclasses elsewhere find it too
@@ -76,6 +80,17 @@ class HatuiApp(App[None]):
         self.collector_error: str | None = None
         self._panel_cache: tuple[object, list[SnapshotPanel]] = (None, [])
         self._quit_asked = False  # quit was pressed once while an action ran (see action_quit)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """False hides a binding from the footer and ignores its key: read-only mode shows no action key."""
+        if action in ACTION_KEYS and (self.read_only or self.replay):
+            return False
+        return True
+
+    def on_key(self, event) -> None:
+        """An action key in read-only mode (hidden, its binding off) still says why nothing happens."""
+        if (self.read_only or self.replay) and event.key in ("s", "d", "g") and isinstance(self.screen, MainScreen):
+            self._can_act()
 
     def _running_wizard(self):
         from hatui.tui.wizard import ActionWizard
@@ -179,7 +194,9 @@ class HatuiApp(App[None]):
         stopped = " · POLLING STOPPED" if self.collector_error else ""
         unrecorded = " · NOT RECORDING" if self.record_notice else ""
         replay = f"REPLAY {self.replay_label} · " if self.replay else ""
-        title = f"{replay}{s['status'].upper()} · {vip_words(snap, self.config)}{paused}{stopped}{unrecorded}"
+        read_only = "READ-ONLY · " if self.read_only and not self.replay else ""
+        title = (f"{replay}{read_only}{s['status'].upper()} · {vip_words(snap, self.config)}"
+                 f"{paused}{stopped}{unrecorded}")
         if title != self.sub_title:
             self.sub_title = title
 
@@ -329,13 +346,29 @@ class HatuiApp(App[None]):
             yield SystemCommand("DRBD actions", "Resync, connect, verify, split-brain recovery (d)",
                                 self.action_drbd_menu)
             yield SystemCommand("Galera actions", "Re-bootstrap a non-Primary survivor (g)", self.action_galera_menu)
-            for spec in registry.ACTIONS:
-                if spec.menu is None and spec.command != "switchover":
-                    continue
+            for spec in registry.ACTIONS:  # every action of the registry, for each node
                 for n in self.config.nodes:
                     label = spec.label.format(node=n.name)
                     yield SystemCommand(label[0].upper() + label[1:], spec.help,
                                         lambda k=spec.key, node=n.name: self._palette_action(k, node))
+        if self.collector is not None:  # `hatui lock show`: a read, offered in read-only mode too
+            yield SystemCommand("Show the action lock", "Who holds the cluster-wide action lock, if anyone "
+                                "(hatui lock show)", self.action_lock_show)
+            if not self.read_only and not self.replay:
+                yield SystemCommand("Break the action lock", "Remove a lock whose owner is gone, after "
+                                    "confirmation (hatui lock break)", self.action_lock_break)
+
+    def action_lock_show(self) -> None:
+        from hatui.tui.lock import show_lock
+
+        if self.collector is not None:
+            self.run_worker(show_lock(self, self.collector), group="lock", exclusive=True, exit_on_error=False)
+
+    def action_lock_break(self) -> None:
+        from hatui.tui.lock import break_lock
+
+        if self._can_act():
+            self.run_worker(break_lock(self, self.collector), group="lock", exclusive=True, exit_on_error=False)
 
     def _palette_action(self, key: str, node: str) -> None:
         if self._can_act():

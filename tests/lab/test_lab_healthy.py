@@ -6,6 +6,7 @@ import json
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -106,7 +107,11 @@ def test_status_json_and_check_on_the_healthy_pair(healthy_lab):
         if helpers.effective_priorities(doc) == [100, 70] or time.monotonic() > deadline:
             break
         time.sleep(1)
-    assert doc["schema"] == 1
+    assert doc["schema"] == 2
+    import jsonschema  # the live output too keeps to docs/status.schema.json (tests/test_status_schema.py)
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "docs" / "status.schema.json").read_text())
+    jsonschema.validate(doc, schema, cls=jsonschema.Draft202012Validator)
     assert doc["summary"]["vip_holders"] == ["node1"] and doc["summary"]["drbd_primaries"] == ["node1"]
     assert doc["summary"]["web_node"] == "node1"
     nodes = {n["node"]: n for n in doc["nodes"]}
