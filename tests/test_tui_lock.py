@@ -14,7 +14,7 @@ from hatui.actions import registry
 from hatui.tui.app import HatuiApp
 from hatui.tui.wizard import ActionWizard
 from tests.recordings import CONFIG, recording
-from tests.test_executor import FakeCollector, take_lock
+from tests.fakes import FakeCollector, take_lock
 
 
 class LiveFake(FakeCollector):
