@@ -136,7 +136,7 @@ class Executor:
 
     def __init__(self, config: Config, collector: Collector, progress: Callable[[str], None] = print,
                  read_only: bool = False) -> None:
-        # set by the operator (ctrl+c on the CLI, `a` in the wizard): stop before the next step or
+        # set by the operator (ctrl+c on the CLI, ctrl+a in the wizard): stop before the next step or
         # at the next check, undo, and say where the cluster is
         self.abort = asyncio.Event()
         self.config = config
