@@ -181,3 +181,28 @@ def test_lock_show_and_break_flag_a_stale_lock(tmp_path, monkeypatch, capsys, lo
     lines = out.splitlines()
     assert lines[0].startswith("node1: alice@ws1 pid 7 switchover — STALE: not refreshed for 12"), out
     assert lines[1].startswith("node2: alice@ws1 pid 7 switchover, refreshed ") and "STALE" not in lines[1], out
+
+
+def test_the_help_lists_no_action_key_in_read_only_mode():
+    """The footer hid s/d/g under --read-only, the `?` help still offered them (issue 16's review)."""
+    from hatui.tui.screens.help import KEYS, help_text
+
+    normal, ro = help_text(False), help_text(True)
+    assert all(f"| `{k}` |" in normal for k, _ in KEYS)
+    for key in ("s", "d", "g"):
+        assert f"| `{key}` |" in normal and f"| `{key}` |" not in ro
+    assert "Read-only" in ro and "| `r` |" in ro
+
+
+def test_every_key_the_help_names_is_bound():
+    from hatui.tui.app import HatuiApp
+    from hatui.tui.screens.help import KEYS
+    from hatui.tui.screens.main import MainScreen
+    from hatui.tui.widgets.findings import FindingsPanel
+
+    bound = {k.strip() for cls in (HatuiApp, MainScreen, FindingsPanel) for b in cls.BINDINGS
+             for k in (b.key if hasattr(b, "key") else b[0]).split(",")}
+    named = {k.strip() for key, _ in KEYS for part in key.split(",") for k in part.split("/")}
+    alias = {"?": "question_mark"}
+    missing = {k for k in named if alias.get(k, k) not in bound and k != "ctrl+p"}
+    assert not missing, missing

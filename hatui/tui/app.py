@@ -323,7 +323,7 @@ class HatuiApp(App[None]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(read_only=self.read_only or self.replay))
 
     def action_filter(self) -> None:
         def done(value: str | None) -> None:
