@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sudoers_cli.add_parser(sub)
     init_cli.add_parser(sub)
+    _global_options_everywhere(parser, parser)
     found, missing = extra_commands()
     for command in found.values():
         command.add_parser(sub)
@@ -81,6 +82,25 @@ def build_parser() -> argparse.ArgumentParser:
         placeholder = sub.add_parser(name, help=f"{what} (not installed)", add_help=False)
         placeholder.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
+
+
+GLOBAL_OPTIONS = ("--config", "--read-only", "--no-record")
+
+
+def _global_options_everywhere(top: argparse.ArgumentParser, parser: argparse.ArgumentParser) -> None:
+    """hatui's own options are taken after a subcommand too (`hatui status --config F`), at every level.
+    A subcommand's copy has no default (SUPPRESS), so it sets the option only when given there."""
+    for action in parser._actions:  # argparse keeps subcommands only here
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for child in dict.fromkeys(action.choices.values()):  # an alias maps to the same parser
+            for flag in GLOBAL_OPTIONS:
+                if flag in child._option_string_actions:
+                    continue
+                orig = top._option_string_actions[flag]
+                kwargs = {"action": "store_true"} if orig.nargs == 0 else {"metavar": orig.metavar or "CONFIG"}
+                child.add_argument(flag, dest=orig.dest, default=argparse.SUPPRESS, help=orig.help, **kwargs)
+            _global_options_everywhere(top, child)
 
 
 async def _snapshot(config):
@@ -117,6 +137,20 @@ def nagios_unknown(why: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """hatui's command line.  A reader that stops early (`hatui status | head`) ends the output quietly, with
+    the shell's status for SIGPIPE, not a traceback."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # inside the try: a closed pipe fails here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush finds a sink
+        return 141  # 128 + SIGPIPE, what a shell reports for a pipeline's writer
+
+
+def _main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     found, missing = extra_commands()

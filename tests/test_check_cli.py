@@ -74,3 +74,34 @@ def test_a_failure_while_judging_is_one_unknown_line(capsys, monkeypatch):
     monkeypatch.setattr(report, "to_check", broken)
     code, out = check(capsys, ["--config", str(LAB_CONFIG_FILE), "check"])
     assert code == 3 and out == ["HATUI UNKNOWN - ValueError: line one line two"], out
+
+
+def test_global_options_are_taken_after_the_subcommand_too():
+    """`hatui status --config F` was refused (argparse: unrecognized arguments): the options worked only
+    before the subcommand."""
+    from hatui.cli import build_parser
+
+    p = build_parser()
+    assert p.parse_args(["status", "--config", "x.yaml"]).config == "x.yaml"
+    assert p.parse_args(["--config", "y.yaml", "status"]).config == "y.yaml"
+    a = p.parse_args(["drbd", "resync", "--node", "node2", "--config", "z.yaml", "--read-only"])
+    assert (a.config, a.read_only, a.no_record) == ("z.yaml", True, False)
+    a = p.parse_args(["--read-only", "check"])  # given before: not reset by the subcommand's copy
+    assert (a.config, a.read_only) == (None, True)
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    """`hatui status | head -1` ended in a BrokenPipeError traceback."""
+    import os
+    import subprocess
+    import sys
+
+    r, w = os.pipe()
+    os.close(r)  # the reader is gone before hatui writes
+    try:
+        proc = subprocess.run([sys.executable, "-m", "hatui", "--config", "tests/fixtures/lab-config.yaml", "sudoers"],
+                              stdout=w, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(w)
+    assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr, proc.stderr
+    assert proc.returncode == 141
