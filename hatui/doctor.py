@@ -74,8 +74,8 @@ def role_dependent_checks(reads: list[NodeConfigRead], cfg: Config) -> Iterable[
              f"{s_inst.priority - s_eff} points down, so the failover margin is {margin} points instead of "
              f"{m_inst.priority - s_inst.priority}: a failure on {master.node} that costs {margin} points or fewer "
              f"does not move the VIP. {'; '.join(lines)}.{connected}",
-             "Make the DRBD check accept a healthy Secondary: test the local disk (`ds:UpToDate/` in /proc/drbd, "
-             "`disk:UpToDate` in drbdadm status), not the role.", standby.node,
+             "Make the DRBD check accept a healthy Secondary: test the local disk, not the role (`drbdadm dstate "
+             "r0` starts with UpToDate, on DRBD 8.4 and 9; /proc/drbd has no resource lines on 9).", standby.node,
              where=tuple(f"{standby.node}:{c.path}" for c in dependent if c.path))
 
 
