@@ -109,7 +109,7 @@ CHECKS = {"seed": SEED_CHECKS, "recommended": RECOMMENDED_CHECKS}
 # connections): "active" while the node's mariadbd listens on its socket (hung or not: systemd does not
 # look further), "activating" while a mariadbd starts, else "inactive" (systemd says "failed" after a
 # crash; the exit status, 3, is the same).  What systemd would add and this does not: the unit's
-# Restart=on-abort, which restarts a crashed server (docs/lab.md).  Every other command is refused.
+# Restart=on-abnormal, which restarts a crashed server (docs/lab.md).  Every other command is refused.
 SYSTEMCTL_SH = """\
 #!/bin/bash
 # systemctl of a hatui lab node (no systemd in the lab): only `is-active [--quiet] UNIT...` for mariadb
