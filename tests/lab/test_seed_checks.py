@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,9 @@ def test_on_drbd_9(fresh_lab, request):
     drbd = {n: c["chk_drbd"] for n, c in check_statuses(doc).items()}
     assert drbd == ({"node1": "BAD", "node2": "BAD"} if seed else {"node1": "GOOD", "node2": "GOOD"})
     assert "cs:" not in helpers.ssh("node1", f"cat {nodefiles.DRBD_PROC_FILE}").stdout
+    # the doctor names it where the check only greps /proc/drbd
+    doctor = json.loads(helpers.hatui_cli("doctor", "--json").stdout)
+    flagged = [h for h in doctor["hazards"] if h["code"] == "drbd-check-proc-drbd9"]
+    assert len(flagged) == (1 if seed else 0), doctor["hazards"]
+    if seed:
+        assert flagged[0]["nodes"] == ["node1", "node2"]
