@@ -32,6 +32,7 @@ class NodeConfigRead:
     addresses: tuple[str, ...] = ()  # the node's own IPv4 addresses (VIP excluded)
     hostname: str | None = None
     notes: tuple[str, ...] = ()
+    drbd9_proc: bool | None = None  # the DRBD status file has DRBD 9's header only (None: not read)
 
     def instance(self, cfg: Config) -> InstanceConf | None:
         return self.keepalived.instance(cfg.keepalived_instance) if self.keepalived else None

@@ -181,8 +181,15 @@ def galera(snap: ClusterSnapshot, cfg: Config) -> Iterable[Finding]:
             two = (" In a two-node cluster a node that loses its peer without a clean leave (crash, power loss, "
                    "network cut) holds 1 vote of 2, no majority, so it refuses queries to avoid split brain."
                    if expected == 2 else "")
+            inst = n.vrrp_instance(cfg.keepalived_instance)
+            # what keepalived's own check says of it (the seed's `grep Primary` matches "non-Primary")
+            blind = [s.name for s in (inst.track_scripts if inst else ()) if _script_kind(s.name) == "galera"
+                     and s.status == "GOOD" and (s.weight or 0) < 0]
+            unseen = (f" keepalived's {', '.join(blind)} still reports GOOD on {n.node}: the check does not see the "
+                      "quorum loss, so it keeps the VIP there (hatui doctor: galera-check-non-primary)."
+                      if blind else "")
             yield _f("critical", "galera-non-primary", f"Galera {g.cluster_status} on {n.node}: quorum lost",
-                     f"{n.node} is not in a Primary component and serves no queries.{two}",
+                     f"{n.node} is not in a Primary component and serves no queries.{two}{unseen}",
                      f"If the peer is really down, re-bootstrap {n.node} (hatui galera bootstrap --node {n.node}: "
                      "pc.bootstrap=YES) — only after comparing last committed seqnos.", n.node)
             continue

@@ -74,8 +74,8 @@ def role_dependent_checks(reads: list[NodeConfigRead], cfg: Config) -> Iterable[
              f"{s_inst.priority - s_eff} points down, so the failover margin is {margin} points instead of "
              f"{m_inst.priority - s_inst.priority}: a failure on {master.node} that costs {margin} points or fewer "
              f"does not move the VIP. {'; '.join(lines)}.{connected}",
-             "Make the DRBD check accept a healthy Secondary: test the local disk (`ds:UpToDate/` in /proc/drbd, "
-             "`disk:UpToDate` in drbdadm status), not the role.", standby.node,
+             "Make the DRBD check accept a healthy Secondary: test the local disk, not the role (`drbdadm dstate "
+             "r0` starts with UpToDate, on DRBD 8.4 and 9; /proc/drbd has no resource lines on 9).", standby.node,
              where=tuple(f"{standby.node}:{c.path}" for c in dependent if c.path))
 
 
@@ -90,6 +90,22 @@ def loose_galera_check(reads: list[NodeConfigRead], cfg: Config) -> Iterable[Haz
                  "the VIP on a node whose database refuses every query, and never moves it for that reason.",
                  "Match the whole value: `grep -qx Primary` on `-N -B` output, or compare it: "
                  "[ \"$STATUS\" = Primary ] (and wsrep_ready ON).", *nodes, where=tuple(where))
+
+
+def proc_drbd_check_on_9(reads: list[NodeConfigRead], cfg: Config) -> Iterable[Hazard]:
+    """A DRBD check that only greps /proc/drbd's 8.4 resource line (cs:/ro:/ds:) on a node running DRBD 9,
+    whose /proc/drbd has its header only: the check fails there whatever DRBD does."""
+    where = [f"{r.node}:{c.path}" for r in reads if r.drbd9_proc for c in tracked_checks(r, cfg)
+             if c.kind and c.kind.proc_only and c.path]
+    if where:
+        nodes = sorted({w.split(":", 1)[0] for w in where})
+        yield hz("warning", "drbd-check-proc-drbd9",
+                 f"the DRBD check reads /proc/drbd, which has no resource lines on DRBD 9 ({', '.join(nodes)})",
+                 "DRBD 9's /proc/drbd holds only its version header, so a check that greps it for cs:/ro:/ds: "
+                 "fails on every node, always: each node runs its weight down, and the check never moves the "
+                 "VIP for a DRBD reason.",
+                 "Ask drbdadm instead: `drbdadm dstate r0` (UpToDate/…, on DRBD 8.4 and 9) for the local disk, "
+                 "`drbdadm role r0` for the role.", *nodes, where=tuple(where))
 
 
 def notify_scripts(reads: list[NodeConfigRead], cfg: Config) -> Iterable[Hazard]:
@@ -321,8 +337,8 @@ def keepalived_build_and_peering(reads: list[NodeConfigRead], cfg: Config) -> It
                      f"List {ry.node}'s address in {rx.node}'s unicast_peer block.", rx.node, ry.node)
 
 
-RULES = (unreadable, role_dependent_checks, loose_galera_check, notify_scripts, galera_quorum, preempt_and_hook,
-         vrrp_auth, script_secrets, drbd_policies, keepalived_build_and_peering, drift_hazards)
+RULES = (unreadable, role_dependent_checks, loose_galera_check, proc_drbd_check_on_9, notify_scripts, galera_quorum,
+         preempt_and_hook, vrrp_auth, script_secrets, drbd_policies, keepalived_build_and_peering, drift_hazards)
 ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 

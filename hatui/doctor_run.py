@@ -2,8 +2,8 @@
 find the hazards (doctor.py), print them, exit 0 (none), 1 (warnings) or 2 (critical / a node not read).
 
 Two round trips per node on the persistent shell: the fixed reads (keepalived.conf and build,
-`drbdadm dump-xml`/`dump`, `my_print_defaults`, the server's wsrep settings, addresses, hostname),
-then the scripts keepalived.conf names.  Nothing is written on a node."""
+`drbdadm dump-xml`/`dump`, the DRBD status file, `my_print_defaults`, the server's wsrep settings,
+addresses, hostname), then the scripts keepalived.conf names.  Nothing is written on a node."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from hatui.confmodel import NodeConfigRead
 from hatui.doctor import exit_code, hazards
 from hatui.doctor_hazard import Hazard
 from hatui.model import CommandResult
-from hatui.probes import printable
+from hatui.probes import printable, quote, valid_path
 from hatui.probes.confread import (DRBD_TEXT_COMMAND, DRBD_XML_COMMAND, GALERA_DEFAULTS_COMMAND,
                                    GALERA_LIVE_COMMAND, parse_drbd_dump, parse_drbd_dump_xml, parse_galera)
+from hatui.probes.drbd import parse_proc_drbd
 from hatui.probes.kaconf import CONF_COMMAND, VERSION_COMMAND, parse_keepalived_conf, parse_keepalived_version
 from hatui.probes.keepalived import parse_ip_addr
 from hatui.probes.scripts import cat_command, script_path
@@ -25,6 +26,10 @@ from hatui.transport import NodeTransport, TransportError, transports
 
 JSON_SCHEMA_VERSION = 1
 READ_TIMEOUT_S = 20.0
+def proc_command(proc_file: str) -> str:
+    return f"head -c 4096 -- {quote(valid_path(proc_file))} 2>/dev/null"
+
+
 FIXED_COMMANDS = {
     "ka_conf": CONF_COMMAND,
     "ka_version": VERSION_COMMAND,
@@ -34,6 +39,8 @@ FIXED_COMMANDS = {
     "galera_live": f"{GALERA_LIVE_COMMAND} 2>/dev/null",
     "addr": "ip -o -4 addr show",
     "hostname": "hostname",
+    # the DRBD status file (read_node puts the config's proc_file here): header only on DRBD 9
+    "drbd_proc": proc_command("/proc/drbd"),
 }
 
 
@@ -84,16 +91,19 @@ def read_from_raw(node: str, first: dict[str, CommandResult], second: dict[str, 
         else:
             missing.append(path)
     host = first.get("hostname", empty)
+    proc = first.get("drbd_proc", empty)
+    proc_drbd = parse_proc_drbd(proc.output).value if proc.ok and proc.output.strip() else None
     return NodeConfigRead(
         node=node, reachable=True, keepalived=conf.value if conf else None, build=build, scripts=scripts,
         missing_scripts=tuple(missing), drbd=drbd, drbd_error=drbd_error, galera=galera,
         addresses=tuple(a.address for a in addrs if a.address != vip and not a.address.startswith("127.")),
-        hostname=printable(host.output.strip()) if host.ok else None, notes=tuple(notes))
+        hostname=printable(host.output.strip()) if host.ok else None, notes=tuple(notes),
+        drbd9_proc=proc_drbd.drbd9_header_only if proc_drbd is not None else None)
 
 
-async def read_node(t: NodeTransport, vip: str) -> NodeConfigRead:
+async def read_node(t: NodeTransport, vip: str, proc_file: str = "/proc/drbd") -> NodeConfigRead:
     try:
-        first = await t.batch(FIXED_COMMANDS, READ_TIMEOUT_S)
+        first = await t.batch({**FIXED_COMMANDS, "drbd_proc": proc_command(proc_file)}, READ_TIMEOUT_S)
         second = await t.batch(script_commands(first), READ_TIMEOUT_S) if script_commands(first) else {}
     except TransportError as exc:
         return NodeConfigRead(t.node.name, False, error=str(exc))
@@ -103,7 +113,7 @@ async def read_node(t: NodeTransport, vip: str) -> NodeConfigRead:
 async def read_all(cfg: Config) -> list[NodeConfigRead]:
     ts = transports(cfg)
     try:
-        return list(await asyncio.gather(*(read_node(t, cfg.vip) for t in ts.values())))
+        return list(await asyncio.gather(*(read_node(t, cfg.vip, cfg.drbd.proc_file) for t in ts.values())))
     finally:
         for t in ts.values():
             await t.close()

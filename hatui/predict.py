@@ -46,9 +46,13 @@ class NodeState:
     mysql: bool = True
     galera: str = "Primary"  # Primary | non-Primary | down
     synced: bool = True
+    ready: bool = True  # wsrep_ready ON
     role: str = "Secondary"
     connected: bool = True
+    # replication Established (8.4: cs:Connected); not during a resync or verify (cs:SyncSource, ...)
+    established: bool = True
     uptodate: bool = True
+    proc_lines: bool = True  # /proc/drbd shows the resource (DRBD 8.4); on 9 it has only its header
     mounted: bool = False
     master: bool = False
 
@@ -83,10 +87,13 @@ def _passes(c: TrackedCheck, st: NodeState, live: bool | None) -> bool | None:
     if k.kind == "galera":
         if k.passes_non_primary:  # `grep Primary` matches "non-Primary" too: any answer passes
             return st.galera in ("Primary", "non-Primary")
-        return st.galera == "Primary" and (st.synced or not k.wants_synced)
+        return st.galera == "Primary" and (st.synced or not k.wants_synced) and (st.ready or not k.wants_ready)
+    if k.proc_only and not st.proc_lines:  # DRBD 9: no cs:/ro:/ds: line to find
+        return False
+    linked = (st.established if k.wants_established else st.connected) or not k.wants_connected
     if k.wants_primary_role:
-        return st.role == "Primary" and (st.connected or not k.wants_connected)
-    return st.uptodate and (st.connected or not k.wants_connected)
+        return st.role == "Primary" and linked
+    return st.uptodate and linked
 
 
 def priority(st: NodeState, checks: list[TrackedCheck], live: dict[str, bool]) -> int:
@@ -108,9 +115,12 @@ def _initial(n: NodeSnapshot, cfg: Config) -> tuple[NodeState, dict[str, bool]]:
     st = NodeState(
         n.node, (inst.base_priority or 0) if inst else 0, pin, keepalived=n.keepalived_running is not False,
         mysql=g is not None, galera=(g.cluster_status or "down") if g else "down",
-        synced=bool(g and g.local_state_comment == "Synced"), role=res.role if res else "Unknown",
+        synced=bool(g and g.local_state_comment == "Synced"), ready=bool(g and g.ready),
+        role=res.role if res else "Unknown",
         connected=bool(res and res.connection_state == "Connected"),
-        uptodate=bool(res and res.disk_state == "UpToDate"),
+        established=bool(res and res.connection_state == "Connected"
+                         and (res.replication_state or "Established") == "Established"),
+        uptodate=bool(res and res.disk_state == "UpToDate"), proc_lines=res is None or res.source == "/proc/drbd",
         mounted=bool(n.drbd_mounted), master=bool(inst and inst.state == "MASTER"))
     live = {s.name: s.status == "GOOD" for s in inst.track_scripts if s.status != "unknown"} if inst else {}
     return st, live
@@ -264,11 +274,11 @@ def predict(fault: str, snap: ClusterSnapshot, reads: list[NodeConfigRead], cfg:
 
     def lose_galera_peer(who: str) -> None:
         if not survivor_keeps and p.st[who].galera == "Primary":
-            p.set(who, galera="non-Primary", synced=False)
+            p.set(who, galera="non-Primary", synced=False, ready=False)
             story.append(f"{who}'s Galera non-Primary after {suspect:g} s (1 vote of 2)")
 
     if fault in ("kill-mariadb", "stop-mariadb"):
-        p.set(a, mysql=False, galera="down", synced=False)
+        p.set(a, mysql=False, galera="down", synced=False, ready=False)
         before = p.prio(a)
         p.elect()
         detect = _interval(p, a, {"mysql", "galera"})
@@ -286,23 +296,23 @@ def predict(fault: str, snap: ClusterSnapshot, reads: list[NodeConfigRead], cfg:
         window = (0.0, adv + NOTIFY_S + SAMPLE_S)
     elif fault in ("cut-link", "power-off"):
         p.set(a, linked=False, **({"running": False} if fault == "power-off" else {}))
-        p.set(s, connected=False)
-        p.set(a, connected=False)
+        p.set(s, connected=False, established=False)
+        p.set(a, connected=False, established=False)
         p.elect()
         story.append(f"{s} hears no adverts for {3 * adv:g} s and becomes MASTER")
         lose_galera_peer(s)
         p.elect()
         window = (min(3 * adv, suspect), max(3 * adv + NOTIFY_S, suspect + _interval(p, s, {"galera"})) + 3.0)
     elif fault == "drbd-disconnect":
-        p.set(a, connected=False)
-        p.set(s, connected=False)
+        p.set(a, connected=False, established=False)
+        p.set(s, connected=False, established=False)
         p.elect()
         story.append(f"replication stops; {a} {p.prio(a)} vs {s} {p.prio(s)}")
         # if the VIP moves, the notify scripts (demote, then promote and mount) come after the election
         window = (0.0, _interval(p, a, {"drbd"}) + adv + SAMPLE_S + (0.0 if p.st[a].master else NOTIFY_S))
     elif fault == "split-brain":
-        p.set(a, connected=False)
-        p.set(s, connected=False)
+        p.set(a, connected=False, established=False)
+        p.set(s, connected=False, established=False)
         p.elect()
         story.append(f"both StandAlone; {a} {p.prio(a)} vs {s} {p.prio(s)}")
         window = (0.0, _interval(p, a, {"drbd"}) + adv + SAMPLE_S + (0.0 if p.st[a].master else NOTIFY_S))

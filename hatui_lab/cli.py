@@ -39,8 +39,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--drbd", choices=["84", "9", "real"], default="84",
                     help="DRBD version the emulator mimics (84, 9); `real` is refused with the reason")
     up.add_argument("--checks", choices=["seed", "recommended"], default="seed",
-                    help="keepalived health checks: the seed's (default), or ones whose chk_drbd passes on a healthy "
-                         "Secondary and whose chk_galera fails without quorum (docs/lab.md: what they do not fix)")
+                    help="keepalived health checks: the seed's as written (default), or fixed ones: chk_drbd "
+                         "passes on any UpToDate disk (DRBD 8.4 and 9), chk_galera never on non-Primary "
+                         "(docs/lab.md)")
     up.add_argument("--notify", choices=["lab", "seed"], default="lab",
                     help="keepalived notify script: the lab's, which promotes DRBD and mounts (default), or the "
                          "seed's own, which only logs and posts a chat message (to a closed local port)")

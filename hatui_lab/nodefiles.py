@@ -3,15 +3,18 @@
 The keepalived configuration, health checks and notify script reproduce the seed deployment this
 project was given (VI_1, virtual_router_id 51, priority 100/90, advert_int 1, auth PASS, chk_mysql /
 chk_galera / chk_drbd with interval 3 and weight -20, a notify script appending one line per
-transition to /var/log/keepalived_failover.log and moving DRBD and /mnt/drbd).  Two honest deviations,
-both forced by the lab and both documented in docs/lab.md:
+transition to /var/log/keepalived_failover.log and moving DRBD and /mnt/drbd).  The seed's three
+check scripts run as the seed wrote them, but for the one thing the lab cannot give them (docs/lab.md
+lists every difference from the seed):
 
-* no systemd in the lab, so chk_mysql asks the server itself (`mysqladmin ping` on the node's own
-  socket) instead of `systemctl is-active mariadb`;
 * the kernel has no DRBD, so /proc/drbd cannot exist; the emulator keeps the same text in
-  DRBD_PROC_FILE and the checks read that file instead.
+  DRBD_PROC_FILE and check_drbd.sh's `cat` reads that file, through the seed's own grep pipeline.
 
-`--checks recommended` swaps the three checks for ones that fail over correctly (see CHECKS below).
+check_mysql.sh asks `systemctl is-active --quiet mariadb` verbatim: the lab has no systemd, so each
+node has a `systemctl` (SYSTEMCTL_SH, in its /usr/local/sbin) that answers `is-active` for the lab's
+mariadbd the way systemd answers for Debian's mariadb.service.
+
+`--checks recommended` swaps the three checks for fixed ones (see RECOMMENDED_CHECKS below).
 """
 
 from __future__ import annotations
@@ -27,13 +30,15 @@ MAINTENANCE_FILE = "/etc/keepalived/maintenance"
 DRBD_PROC_FILE = "/run/hatui-lab/proc_drbd"
 PATH_LINE = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-# The seed's health checks.  chk_drbd greps for the Primary role, so it fails on every healthy
-# Secondary: the standby always runs 20 points down.  Kept as they are on purpose: operators run these.
+# The seed's health checks, as its section 5 has them (tests/test_check_semantics.py compares them with
+# tests/fixtures/seed/).  chk_drbd wants `ro:Primary` on the `cs:Connected` line, so it fails on every
+# healthy Secondary (the standby always runs 20 points down) and on a Primary whose peer is gone;
+# chk_galera's `grep Primary` matches "non-Primary" too.  Kept as they are on purpose: operators run these.
 SEED_CHECKS = {
-    # the seed's, asking the server instead of systemd (`systemctl is-active --quiet mariadb`)
+    # verbatim from the seed (the node's `systemctl` is SYSTEMCTL_SH)
     "check_mysql.sh": """\
         #!/bin/bash
-        if mysqladmin --connect-timeout=2 ping >/dev/null 2>&1; then
+        if systemctl is-active --quiet mariadb; then
             exit 0
         else
             exit 1
@@ -61,8 +66,10 @@ SEED_CHECKS = {
         """,
 }
 
-# Checks that fail over as promised: chk_drbd accepts a healthy Secondary (its disk UpToDate), and
-# chk_galera accepts any member of the Primary component.  Used with `hatui lab up --checks recommended`.
+# The fixed checks (`hatui lab up --checks recommended`): chk_drbd accepts a healthy Secondary (its disk
+# UpToDate, whatever the role or the peer) and asks drbdadm, which answers on DRBD 8.4 and 9 alike (on 9
+# /proc/drbd has no resource lines); chk_galera wants the whole value Primary (never "non-Primary") and
+# wsrep_ready ON; chk_mysql asks the server itself, so a hung server fails it.
 RECOMMENDED_CHECKS = {
     "check_mysql.sh": """\
         #!/bin/bash
@@ -83,15 +90,71 @@ RECOMMENDED_CHECKS = {
         """,
     "check_drbd.sh": """\
         #!/bin/bash
-        # chk_drbd (recommended): the local disk is UpToDate, whatever the role.
+        # chk_drbd (recommended): the local disk is UpToDate, whatever the role.  drbdadm prints
+        # "UpToDate/UpToDate" (local/peer) on 8.4 and 9; /proc/drbd has no resource lines on 9.
         {path}
-        PROC_DRBD={proc_drbd}
-        grep -Eq "ds:UpToDate/" "$PROC_DRBD" || exit 1
-        exit 0
+        DSTATE=$(drbdadm dstate r0 2>/dev/null)
+        case "$DSTATE" in
+            UpToDate|UpToDate/*) exit 0 ;;
+        esac
+        exit 1
         """,
 }
 
 CHECKS = {"seed": SEED_CHECKS, "recommended": RECOMMENDED_CHECKS}
+
+# `systemctl` on a lab node (its /usr/local/sbin, first on the PATH): the lab has no systemd, and the
+# seed's check_mysql.sh asks `systemctl is-active --quiet mariadb`.  Answers `is-active` for mariadb the
+# way systemd does for Debian's mariadb.service (Type=notify: the server says READY once it accepts
+# connections): "active" while the node's mariadbd listens on its socket (hung or not: systemd does not
+# look further), "activating" while a mariadbd starts, else "inactive" (systemd says "failed" after a
+# crash; the exit status, 3, is the same).  What systemd would add and this does not: the unit's
+# Restart=on-abnormal, which restarts a crashed server (docs/lab.md).  Every other command is refused.
+SYSTEMCTL_SH = """\
+#!/bin/bash
+# systemctl of a hatui lab node (no systemd in the lab): only `is-active [--quiet] UNIT...` for mariadb
+SOCKET={socket}
+quiet=0; cmd=""; units=()
+for a in "$@"; do
+    case "$a" in
+        -q|--quiet) quiet=1 ;;
+        -*) ;;
+        *) if [ -z "$cmd" ]; then cmd=$a; else units+=("$a"); fi ;;
+    esac
+done
+if [ "$cmd" != is-active ] || [ ${{#units[@]}} -eq 0 ]; then
+    echo "systemctl (hatui lab): only 'systemctl is-active UNIT' is emulated (no systemd in the lab)" >&2
+    exit 1
+fi
+listening() {{  # a listening (flags 00010000) unix socket at $SOCKET in this node's network namespace
+    local _num _ref _proto flags _type _st _inode path
+    while read -r _num _ref _proto flags _type _st _inode path; do
+        [ "$path" = "$SOCKET" ] && [ "$flags" = 00010000 ] && return 0
+    done < /proc/net/unix
+    return 1
+}}
+starting() {{  # a mariadbd process in this node's network namespace
+    local me d
+    me=$(readlink /proc/self/ns/net)
+    for d in /proc/[0-9]*; do
+        [ "$(cat "$d/comm" 2>/dev/null)" = mariadbd ] && [ "$(readlink "$d/ns/net" 2>/dev/null)" = "$me" ] && return 0
+    done
+    return 1
+}}
+rc=3
+for u in "${{units[@]}}"; do
+    case "${{u%.service}}" in
+        mariadb|mysql|mysqld)
+            if listening; then state=active; rc=0
+            elif starting; then state=activating
+            else state=inactive; fi ;;
+        *) state=inactive ;;
+    esac
+    [ $quiet -eq 1 ] || echo "$state"
+done
+exit $rc
+"""
+MARIADB_SOCKET = "/run/mysqld/mysqld.sock"
 
 NOTIFY_SH = """\
 #!/bin/bash
@@ -252,6 +315,10 @@ def render_checks(variant: str, proc_drbd: str) -> dict[str, str]:
         name: textwrap.dedent(body).format(path=PATH_LINE, proc_drbd=shlex.quote(proc_drbd))
         for name, body in checks.items()
     }
+
+
+def render_systemctl() -> str:
+    return SYSTEMCTL_SH.format(socket=shlex.quote(MARIADB_SOCKET))
 
 
 def render_notify(variant: str = "lab") -> str:

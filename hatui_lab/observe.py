@@ -6,6 +6,7 @@ from netplan.plan(), the same plan `hatui lab up` builds."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -153,6 +154,17 @@ def hatui_cli(*args: str, config: Path | None = None, env_extra: dict[str, str] 
 def effective_priorities(status_doc: dict) -> list[int | None]:
     """Each node's effective VRRP priority from a `hatui status --json` document (None: no VRRP data)."""
     return [n["vrrp"][0]["effective_priority"] if n["vrrp"] else None for n in status_doc["nodes"]]
+
+
+def check_statuses(status_doc: dict) -> dict[str, dict[str, str]]:
+    """node → track script → GOOD/BAD, as keepalived reports them (`hatui status --json`)."""
+    return {n["node"]: {s["name"]: s["status"] for s in n["vrrp"][0]["track_scripts"]}
+            for n in status_doc["nodes"] if n.get("vrrp")}
+
+
+def status_json() -> dict:
+    res = hatui_cli("status", "--json", timeout_s=60)
+    return json.loads(res.stdout) if res.stdout.strip().startswith("{") else {"nodes": []}
 
 
 def maintenance_values() -> dict[str, str]:

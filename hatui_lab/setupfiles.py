@@ -137,6 +137,8 @@ def prepare(lab: LabState, netplan: NetPlan, settings: LabSettings) -> None:
         for name, body in nodefiles.render_checks(settings.checks, nodefiles.DRBD_PROC_FILE).items():
             _write(etc_ka / name, body, 0o755)
         _write(etc_ka / "notify.sh", nodefiles.render_notify(settings.notify), 0o755)
+        # no systemd in the lab: the seed's check_mysql.sh asks this one (first on the node's PATH)
+        _write(node.dir("sbin") / "systemctl", nodefiles.render_systemctl(), 0o755)
         _write(node.dir("var-www-html") / "index.html", nodefiles.WEB_INDEX.format(node=node.name))
         (node.dir("var-log") / "keepalived_failover.log").touch()
         ssh_dir = lab.ssh_dir

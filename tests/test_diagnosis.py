@@ -113,6 +113,22 @@ def test_galera_non_primary_explains_two_nodes():
     assert "two-node" in f.explanation and "bootstrap" in f.action
 
 
+def test_galera_non_primary_says_when_keepalived_s_galera_check_does_not_see_it():
+    """The seed's chk_galera (`grep Primary`) keeps reporting GOOD on a non-Primary node (measured in the
+    lab: docs/faults.md): the finding says the check does not see the quorum loss; a check that reports
+    BAD there (the recommended one) is not named."""
+    snap = rec("healthy")
+    n2 = snap.node("node2")
+    snap = with_node(snap, "node2", galera=replace(n2.galera, cluster_status="non-Primary", cluster_size=1))
+    f = rediagnose(snap)["galera-non-primary"][0]
+    assert "keepalived's chk_galera still reports GOOD on node2" in f.explanation
+    inst = snap.node("node2").vrrp[0]
+    bad = replace(inst, track_scripts=tuple(replace(t, status="BAD") if t.name == "chk_galera" else t
+                                            for t in inst.track_scripts))
+    f = rediagnose(with_node(snap, "node2", vrrp=(bad,)))["galera-non-primary"][0]
+    assert "chk_galera" not in f.explanation
+
+
 def test_galera_uuid_mismatch():
     snap = rec("healthy")
     n2 = snap.node("node2")

@@ -33,8 +33,15 @@ def node_files(node: str) -> dict[str, str]:
     return {p.name: p.read_text() for p in d.iterdir()}
 
 
+PROC_84 = ("version: 8.4.11 (api:1/proto:86-101)\nsrcversion: 211FB288A383ED945B83420 \n"
+           " 0: cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate C r-----\n")
+PROC_9 = ("version: 9.2.12 (api:2/proto:118-122)\nGIT-hash: 0 build by root@node1, 2024-11-18 10:00:00\n"
+          "Transports (api:21): tcp (9.2.12)\n")
+
+
 def raw_for(node: str, files: dict[str, str], version: str = KA_VERSION) -> tuple[dict, dict]:
-    """What the doctor's two round trips would print on a node holding `files` (script name → text)."""
+    """What the doctor's two round trips would print on a node holding `files` (script name → text;
+    "proc_drbd": the DRBD status file, 8.4's by default)."""
     ok = lambda text: CommandResult(0, text)  # noqa: E731
     first = {
         "ka_conf": ok(files["keepalived.conf"]), "ka_version": ok(version),
@@ -42,7 +49,7 @@ def raw_for(node: str, files: dict[str, str], version: str = KA_VERSION) -> tupl
         "galera_defaults": ok(files["galera.defaults"]), "galera_live": CommandResult(1, ""),
         "addr": ok(f"2: enp0s8    inet {IPS[node]}/24 brd 192.168.56.255 scope global enp0s8\\       valid_lft forever"
                    " preferred_lft forever\n"),
-        "hostname": ok(node + "\n"),
+        "hostname": ok(node + "\n"), "drbd_proc": ok(files.get("proc_drbd", PROC_84)),
     }
     assert set(first) == set(FIXED_COMMANDS)
     second = {}
@@ -107,6 +114,19 @@ def test_recommended_checks_and_lab_notify_remove_what_they_fix() -> None:
     seed_checks = nodefiles.render_checks("seed", nodefiles.DRBD_PROC_FILE)
     lab_seed = {(n, name): body for n in IPS for name, body in seed_checks.items()}
     assert "role-dependent-check" in codes(hazards(seed_reads(lab_seed), CFG))
+
+
+def test_a_check_reading_proc_drbd_on_drbd_9() -> None:
+    """DRBD 9's /proc/drbd has no resource lines: the seed's chk_drbd fails there on every node, always.
+    The recommended one asks drbdadm (dstate) and is not flagged; nor is the seed's on 8.4."""
+    on_9 = {(n, "proc_drbd"): PROC_9 for n in IPS}
+    found = hazards(seed_reads(on_9), CFG)
+    h = next(h for h in found if h.code == "drbd-check-proc-drbd9")
+    assert h.where == ("node1:/etc/keepalived/check_drbd.sh", "node2:/etc/keepalived/check_drbd.sh")
+    assert "drbd-check-proc-drbd9" not in codes(hazards(seed_reads(), CFG))
+    recommended = nodefiles.render_checks("recommended", nodefiles.DRBD_PROC_FILE)
+    fixed = {**on_9, **{(n, name): body for n in IPS for name, body in recommended.items()}}
+    assert "drbd-check-proc-drbd9" not in codes(hazards(seed_reads(fixed), CFG))
 
 
 def test_notify_states_and_promotion() -> None:

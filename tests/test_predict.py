@@ -133,3 +133,23 @@ def test_no_prediction_while_the_pair_is_about_to_preempt() -> None:
     assert predict("stop-keepalived", _swapped_roles(), reads(checks="recommended"), CONFIG) is None
     assert settling(_swapped_roles(), reads(checks="seed"), CONFIG) == []  # 80 < 90: node2 stays
     assert settling(recording("healthy"), reads(checks="recommended"), CONFIG) == []
+
+
+def test_a_resync_after_heal_makes_the_seed_chk_drbd_fail_and_node1_preempt() -> None:
+    """node2 active after a failover, node1 healed and resyncing (8.4: node2 cs:SyncSource, node1
+    cs:SyncTarget).  The seed's chk_drbd wants the literal `cs:Connected`, so it fails on node2 too: 70
+    against node1's 80, and node1 preempts at once (docs/faults.md, "After heal"; seen in the lab's
+    power-off case).  hatui read the 8.4 state as "Connected" (DRBD 9's word) and had node2 pass at 90."""
+    from dataclasses import replace
+
+    from hatui.predict import settling
+
+    snap = _swapped_roles()
+    for name, repl, disk, peer_disk in (("node1", "SyncTarget", "Inconsistent", "UpToDate"),
+                                        ("node2", "SyncSource", "UpToDate", "Inconsistent")):
+        r = snap.node(name).drbd[0]
+        snap = with_node(snap, name, drbd=(replace(r, replication_state=repl, disk_state=disk,
+                                                   peer_disk_state=peer_disk),))
+    assert settling(snap, reads(checks="seed"), CONFIG) == [("node2", "BACKUP"), ("node1", "MASTER")]
+    # the recommended chk_drbd asks only for node2's own disk (UpToDate): node2 90 stays against node1's 80
+    assert settling(snap, reads(checks="recommended"), CONFIG) == []

@@ -44,9 +44,16 @@ class NotifyHandling:
 class CheckKind:
     kind: str | None  # drbd, galera, mysql or None
     wants_primary_role: bool  # fails on a healthy DRBD Secondary
-    wants_connected: bool  # fails on a Primary whose peer is away (cs:Connected)
+    wants_connected: bool  # fails on a Primary whose peer is away (cs:Connected, connection:Connected)
     wants_synced: bool  # Galera wsrep_local_state_comment Synced
     passes_non_primary: bool = False  # an unanchored `grep Primary`: "non-Primary" matches it too
+    wants_ready: bool = False  # Galera wsrep_ready ON (OFF on a joiner and off the Primary component)
+    # reads DRBD 8.4's /proc/drbd resource line (cs:/ro:/ds:) and asks no DRBD tool: on DRBD 9, whose
+    # /proc/drbd has only its header, such a check fails whatever the resource's state
+    proc_only: bool = False
+    # 8.4's `cs:Connected` literally: fails during a resync or verify too (cs:SyncSource, cs:VerifyS, ...),
+    # where DRBD 9's `connection:Connected` still holds
+    wants_established: bool = False
 
 
 @dataclass(frozen=True)
@@ -119,7 +126,12 @@ def parse_check(text: str) -> Parsed[CheckKind]:
     wants_synced = kind == "galera" and "Synced" in code
     loose = kind == "galera" and not wants_synced and any(
         not re.search(r"\s-[a-zA-Z]*[wx]", m.group(0)) for m in _LOOSE_PRIMARY_RE.finditer(code))
-    return Parsed(CheckKind(kind, wants_primary, wants_connected, wants_synced, loose), (), text)
+    wants_ready = kind == "galera" and "wsrep_ready" in code
+    proc_only = (kind == "drbd" and bool(re.search(r"\b(?:cs|ro|ds):", code))
+                 and not re.search(r"\bdrbd(?:adm|setup)\b", code))
+    established = kind == "drbd" and "cs:Connected" in code
+    return Parsed(CheckKind(kind, wants_primary, wants_connected, wants_synced, loose, wants_ready, proc_only,
+                            established), (), text)
 
 
 # `grep Primary`, `grep -q "Primary"`: the word alone, not anchored (^, $, a tab, a dot before it)

@@ -11,11 +11,23 @@ from __future__ import annotations
 import pytest
 
 from hatui_lab import observe as helpers
-from hatui_lab.observe import Outcome, outcome, stays, wait_until
+from hatui_lab.observe import Outcome, check_statuses, effective_priorities, outcome, stays, status_json, wait_until
 
 pytestmark = pytest.mark.lab
 
 GALERA_OK = "Primary/Synced"
+
+
+def checks_settle(what: str, want: dict[str, tuple[int, dict[str, str]]], timeout_s: float = 15) -> dict:
+    """Wait until keepalived reports, for each node in `want`, that priority and those check statuses."""
+    def ok(d: dict) -> bool:
+        prios = dict(zip(("node1", "node2"), effective_priorities(d), strict=False))
+        got = check_statuses(d)
+        return all(prios.get(n) == p and all(got.get(n, {}).get(k) == v for k, v in c.items())
+                   for n, (p, c) in want.items())
+
+    doc, _ = wait_until(what, status_json, ok, timeout_s=timeout_s, interval_s=1)
+    return doc
 
 
 def fault(kind: str, node: str) -> None:
@@ -54,12 +66,17 @@ def test_stop_mariadb_fails_over_to_node2(fresh_lab):
 
 def test_kill_mariadb_moves_vip_but_leaves_galera_without_quorum(fresh_lab):
     """Promised: node2 takes over. Real: it does, but a crash leaves the two-node survivor non-Primary,
-    so the VIP and the data move to a node whose database refuses queries."""
+    so the VIP and the data move to a node whose database refuses queries — and the seed's chk_galera
+    (`grep Primary`) matches "non-Primary": it stays GOOD on node2, which runs at its full 90."""
     fault("kill-mariadb", "node1")
     o, _ = wait_until("failover to node2", outcome, moved_to_node2, timeout_s=15)
     o, _ = wait_until("node2 Galera non-Primary", outcome,
                       lambda o: o.galera_of("node2").startswith("non-Primary"), timeout_s=20)
     assert o.galera_of("node1") == "down"
+    checks_settle("node2 at 90 with chk_galera GOOD on non-Primary, node1 at 40",
+                  {"node2": (90, {"chk_galera": "GOOD", "chk_drbd": "GOOD"}),
+                   "node1": (40, {"chk_mysql": "BAD", "chk_galera": "BAD", "chk_drbd": "BAD"})})
+    assert outcome().galera_of("node2").startswith("non-Primary")
     heal("node1")
     wait_until("node1 back as backup, Galera whole", outcome, healed_as_backup, timeout_s=60)
 
@@ -85,15 +102,21 @@ def test_node1_lost_node2_takes_over_without_galera_quorum(fresh_lab, kind):
     o, _ = wait_until("node2 Galera non-Primary", outcome,
                       lambda o: o.galera_of("node2").startswith("non-Primary"), timeout_s=20)
     assert o.cstate_of("node2") == "WFConnection"
+    # the survivor is Primary without its peer (cs:WFConnection): the seed's chk_drbd fails there too
+    checks_settle("node2 at 70: chk_drbd BAD, chk_galera GOOD on non-Primary",
+                  {"node2": (70, {"chk_drbd": "BAD", "chk_galera": "GOOD"})})
     heal("node1")
     wait_until("node1 back as backup, DRBD and Galera whole", outcome, healed_as_backup, timeout_s=90)
 
 
-def test_drbd_disconnect_goes_unnoticed_by_keepalived(fresh_lab):
-    """No promise in the seed; real: replication stops and keepalived does not react (chk_drbd only
-    looks at the role and the local disk)."""
+def test_drbd_disconnect_on_node1_fails_its_chk_drbd_but_moves_nothing(fresh_lab):
+    """No promise in the seed; real: replication stops, and the seed's chk_drbd (`cs:Connected` wanted)
+    fails on the disconnected primary: node1 drops to 80, still above node2's 70 (its chk_drbd fails as
+    Secondary), so the VIP stays (on node2, at 90, the same fault moves it: docs/faults.md)."""
     fault("drbd-disconnect", "node1")
     _o, _ = wait_until("node1 StandAlone", outcome, lambda o: o.cstate_of("node1") == "StandAlone", timeout_s=5)
+    checks_settle("node1 at 80 (chk_drbd BAD), node2 at 70", {"node1": (80, {"chk_drbd": "BAD"}),
+                                                             "node2": (70, {"chk_drbd": "BAD"})})
     stays("VIP and DRBD primary stay on node1", outcome,
           lambda o: o.vip == ("node1",) and o.drbd_primary == ("node1",) and o.web == "node1"
           and o.cstate_of("node2") == "WFConnection", 8)
@@ -145,3 +168,18 @@ def test_recommended_checks_standby_at_full_priority_and_node1_preempts_after_he
                 and o.galera_of("node2") == GALERA_OK)
 
     wait_until("node1 preempts: everything back on node1", outcome, back_on_node1, timeout_s=60)
+
+
+@pytest.mark.parametrize("fresh_lab", [("--checks", "recommended")], indirect=True)
+def test_recommended_chk_galera_fails_on_the_survivor_without_quorum(fresh_lab):
+    """`--checks recommended`, kill-mariadb: node2 takes over and goes non-Primary; its chk_galera wants
+    the whole value Primary, so it fails there (90 - 20 = 70), where the seed's passes.  node1 (every
+    check down but chk_drbd, which accepts its UpToDate Secondary disk: 60) cannot take the VIP back."""
+    fault("kill-mariadb", "node1")
+    wait_until("failover to node2", outcome, moved_to_node2, timeout_s=15)
+    wait_until("node2 Galera non-Primary", outcome, lambda o: o.galera_of("node2").startswith("non-Primary"),
+               timeout_s=20)
+    checks_settle("node2 at 70 (chk_galera BAD), node1 at 60",
+                  {"node2": (70, {"chk_galera": "BAD", "chk_mysql": "GOOD", "chk_drbd": "GOOD"}),
+                   "node1": (60, {"chk_mysql": "BAD", "chk_galera": "BAD", "chk_drbd": "GOOD"})})
+    assert outcome().vip == ("node2",)
