@@ -13,8 +13,8 @@ import jsonschema
 import pytest
 
 from hatui import cli, doctor_run, model, predict, report
-from tests.recordings import FIXTURES, LAB_CONFIG_FILE, recording, with_node
-from tests.test_predict import reads
+from tests.config_reads import reads
+from tests.recordings import CONFIG, FIXTURES, LAB_CONFIG_FILE, recording, with_node
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "docs" / "status.schema.json"
 SCHEMA = json.loads(SCHEMA_FILE.read_text())
@@ -59,7 +59,12 @@ def test_status_json_of_every_recording_validates(monkeypatch, capsys, name, sna
     doc = status_json(monkeypatch, capsys, snap)
     errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(doc), key=lambda e: list(e.path))
     assert not errors, "\n".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors[:10])
-    assert doc["fault_predictions"], "the lab's configuration predicts every fault"
+    if predict.settling(snap, reads(), CONFIG):
+        # the pair is about to move on its own (the resync recording: the seed's chk_drbd fails on
+        # cs:SyncSource, so node2 drops below node1): predicting a fault from it would race the move
+        assert doc["fault_predictions"] == []
+    else:
+        assert doc["fault_predictions"], "the lab's configuration predicts every fault"
 
 
 def test_the_recordings_reach_the_objects_they_should():
