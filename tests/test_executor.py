@@ -288,7 +288,10 @@ def test_a_failed_final_check_does_not_undo_the_verified_steps(tmp_path):
     assert not any(x.startswith("undo on") for x in out), out
 
 
-def test_after_an_undo_the_end_state_is_read_once_the_cluster_has_settled(tmp_path):
+def test_after_an_undo_the_end_state_is_read_once_the_cluster_has_settled(tmp_path, monkeypatch):
+    # settled means unchanged for SETTLE_S: longer than keepalived's 1 s below, so that no timing of the
+    # reads (a loaded machine's sleeps overshoot) can see the old state as settled before it moves
+    monkeypatch.setattr(ex, "SETTLE_S", 2.0)
     moved_back = {}
     fake = FakeCollector(tmp_path, snap=lambda: recording(
         "healthy" if time.monotonic() > moved_back.get("at", float("inf")) else "failover"))
