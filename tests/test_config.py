@@ -176,3 +176,14 @@ def test_forward_agent_is_off_unless_asked(tmp_path):
 def test_ipv6_node_host_in_brackets_is_the_bare_address(tmp_path):
     cfg = parse(GOOD.replace("host: 10.0.0.2", "host: '[2001:db8::2]'"), tmp_path / "c.yaml")
     assert cfg.node("node2").host == "2001:db8::2"
+
+
+def test_notifications_key(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(GOOD)
+    assert load(str(path)).notifications is True  # on unless turned off
+    path.write_text(GOOD + "notifications: false\n")
+    assert load(str(path)).notifications is False
+    path.write_text(GOOD + "notifications: maybe\n")
+    with pytest.raises(ConfigError, match="notifications"):
+        load(str(path))

@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 from hatui.actions import registry
 from hatui.config import Config
 from hatui.model import ClusterSnapshot, FailoverEvent
+from hatui.tui.alerts import Alert, alerts
 from hatui.tui.screens.filter import FilterScreen
 from hatui.tui.screens.help import HelpScreen
 from hatui.tui.screens.main import LOG_TITLE, MainScreen
@@ -55,6 +56,7 @@ class HatuiApp(App[None]):
         Binding("g", "galera_menu", "Galera"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
+        Binding("n", "notifications", "Notifications", show=False),
     ]
 
     def __init__(self, config: Config, collector=None, read_only: bool = False,
@@ -76,6 +78,8 @@ class HatuiApp(App[None]):
         self.collector_error: str | None = None
         self._panel_cache: tuple[object, list[SnapshotPanel]] = (None, [])
         self._quit_asked = False  # quit was pressed once while an action ran (see action_quit)
+        # a toast and the bell on a VIP move, a node unreachable, Galera leaving Primary (n toggles)
+        self.notifications = config.notifications
 
     def _running_wizard(self):
         from hatui.tui.wizard import ActionWizard
@@ -131,7 +135,9 @@ class HatuiApp(App[None]):
     # ---- rendering --------------------------------------------------------------------------
     def apply_snapshot(self, snap: ClusterSnapshot) -> None:
         """Show `snap` (on every collector update; tests call it with recorded snapshots)."""
-        self.snapshot = snap
+        prev, self.snapshot = self.snapshot, snap
+        if self.notifications and not self.replay:  # a replay is browsed, its changes are no news
+            self._alert(alerts(prev, snap, self.config))
         for n in snap.nodes:
             if n.reachable:
                 self.last_ok[n.node] = snap.taken_at_epoch_s
@@ -145,6 +151,12 @@ class HatuiApp(App[None]):
         self._update_title()
         if self.first_frame_at is None and all(n.reachable for n in snap.nodes) and snap.web is not None:
             self.first_frame_at = time.monotonic()
+
+    def _alert(self, found: list[Alert]) -> None:
+        for a in found:
+            self.notify(a.message, severity=a.severity, timeout=10, markup=False)
+        if found:
+            self.bell()
 
     def _panels(self, screen: MainScreen) -> list[SnapshotPanel]:
         """The screen's panels, found once (the DOM is walked only when the screen is new)."""
@@ -244,6 +256,11 @@ class HatuiApp(App[None]):
                     severity="warning" if self.collector.paused else "information")
         self._update_title()
 
+    def action_notifications(self) -> None:
+        self.notifications = not self.notifications
+        self.notify("notifications on: VIP moves, unreachable nodes, Galera leaving Primary" if self.notifications
+                    else "notifications off", timeout=3)
+
     def _can_act(self) -> bool:
         if self.replay:
             self.notify("replay: actions are disabled (this is a recording, not the cluster)", severity="warning")
@@ -323,6 +340,8 @@ class HatuiApp(App[None]):
         yield SystemCommand("Refresh now", "Poll both nodes immediately (r)", self.action_refresh)
         yield SystemCommand("Pause / resume polling", "Stop or restart polling (p)", self.action_pause)
         yield SystemCommand("Filter the failover log", "Show only lines containing a text (f)", self.action_filter)
+        yield SystemCommand("Notifications on / off", "A toast and the bell on a VIP move, a node unreachable, "
+                            "Galera leaving Primary (n)", self.action_notifications)
         yield SystemCommand("Help", "Keys and what the colours mean (?)", self.action_help)
         if not self.read_only and not self.replay:
             yield SystemCommand("Switchover", "Guided switchover to the standby (s)", self.action_switchover)

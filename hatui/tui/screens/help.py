@@ -19,6 +19,8 @@ HELP = """\
 | `s` | guided switchover to the standby: pre-checks, the plan, confirm by typing the node name |
 | `d` | DRBD actions: resync, connect/disconnect, verify, pause/resume, split-brain recovery |
 | `g` | Galera actions: re-bootstrap a non-Primary survivor |
+| `z` | maximise the focused panel, and back |
+| `n` | notifications on / off (a toast and the bell on a VIP move, a node unreachable, Galera leaving Primary; `notifications:` in the config) |
 | `?` | this help |
 | `q` | quit |
 | `ctrl+p` | command palette: every action by name, and the colour theme |
