@@ -142,7 +142,7 @@ class HatuiApp(App[None]):
             if n.reachable:
                 self.last_ok[n.node] = snap.taken_at_epoch_s
         screen = self.get_screen_main()
-        if screen is None or not screen.is_mounted or not screen.query("#findings"):
+        if screen is None or not screen.is_mounted or not self._panels(screen):
             return  # drawn by MainScreen.on_mount
         self._update_headers(screen)
         for panel in self._panels(screen):  # each panel redraws only if what it shows changed
@@ -160,7 +160,7 @@ class HatuiApp(App[None]):
 
     def _panels(self, screen: MainScreen) -> list[SnapshotPanel]:
         """The screen's panels, found once (the DOM is walked only when the screen is new)."""
-        if self._panel_cache[0] is not screen:
+        if self._panel_cache[0] is not screen or not self._panel_cache[1]:  # none yet: not composed yet
             self._panel_cache = (screen, [w for w in screen.walk_children() if isinstance(w, SnapshotPanel)])
         return self._panel_cache[1]
 
@@ -225,7 +225,9 @@ class HatuiApp(App[None]):
                 line.append(ev.raw, style=style)
             log.write(line)
         self._shown_events = events
-        log.border_title = f"{LOG_TITLE} — filter: {escape(repr(self.log_filter))}" if self.log_filter else LOG_TITLE
+        title = f"{LOG_TITLE} — filter: {escape(repr(self.log_filter))}" if self.log_filter else LOG_TITLE
+        if log.border_title != title:  # setting it repaints the whole log, even to the same text (3 times a second)
+            log.border_title = title
 
     def _tick(self) -> None:
         """Keep 'last poll N s ago' honest between snapshots."""
