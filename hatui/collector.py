@@ -37,6 +37,11 @@ STREAM_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 # after a stream event, the next poll waits at least this long after the previous one began: a flood
 # of events (a flapping notify script) costs at most 20 polls a second, not a busy loop
 EVENT_MIN_GAP_S = 0.05
+# the loops of both nodes and the web check begin their scheduled cycles together and end within a few
+# ms of each other: a loop that ends while another is mid-cycle waits for it (at most this long) so that
+# the three make one snapshot (one diagnosis, one screen update), not three.  A stream event's cycle runs
+# alone and is published at once.
+PUBLISH_WAIT_S = 0.03
 
 
 def cycle_deadline_s(config: Config) -> float:
@@ -62,6 +67,7 @@ class _NodeLoop:
     stream: str = "starting"  # the change stream's state, shown with the node
     last_full_cycle: float = 0.0  # monotonic start of the last cycle that also queried MariaDB
     last_galera: tuple[list[tuple[str, str]] | None, str | None] | None = None
+    due_at: float = float("inf")  # monotonic time of the next cycle while the loop sleeps
 
 
 class Collector:
@@ -90,6 +96,9 @@ class Collector:
         self._web_progress = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self._publish_timer: asyncio.TimerHandle | None = None
+        self._epoch = time.monotonic()  # the scheduled cycles' grid (set again by start())
+        self._web_due_at = float("inf")
         self.latest: ClusterSnapshot | None = None
         # called with (node, raw poll, its NodeSnapshot) after every cycle of a node, the raw poll
         # being what each command printed (redacted), the wsrep rows and the new failover-log lines,
@@ -230,6 +239,7 @@ class Collector:
     def start(self) -> None:
         if self._tasks:
             return
+        self._epoch = time.monotonic()
         for name in self._loops:
             self._tasks.append(asyncio.create_task(self._node_loop(name), name=f"poll-{name}"))
             if self.streams:
@@ -251,6 +261,12 @@ class Collector:
             lp.wake.set()
         self._web_wake.set()
 
+    def _until_tick(self, interval: float) -> float:
+        """Seconds to the next scheduled cycle.  Every loop's are on one grid (multiples of the interval
+        since start): the nodes and the web check poll together, so their cycles make one snapshot (see
+        _publish), and a cycle a stream event asked for in between does not shift a node's schedule."""
+        return interval - (time.monotonic() - self._epoch) % interval
+
     async def _sleep(self, event: asyncio.Event, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), seconds)
@@ -261,6 +277,7 @@ class Collector:
         interval = self.config.poll_interval_s
         while not self._closing:
             started = time.monotonic()
+            lp.due_at = float("inf")
             if not self.paused or lp.wanted > lp.done:
                 lp.started += 1
                 lp.wake.clear()  # an event from now on asks for another cycle
@@ -285,7 +302,8 @@ class Collector:
             elif lp.failures:
                 delay = BACKOFF_S[min(lp.failures - 1, len(BACKOFF_S) - 1)]
             else:
-                delay = max(0.0, interval - (time.monotonic() - started))
+                delay = self._until_tick(interval)
+            lp.due_at = time.monotonic() + delay
             await self._sleep(lp.wake, delay)
 
     async def _stream_loop(self, name: str) -> None:
@@ -318,7 +336,7 @@ class Collector:
 
     async def _web_loop(self) -> None:
         while not self._closing:
-            started = time.monotonic()
+            self._web_due_at = float("inf")
             if not self.paused or self._web_wanted > self._web_done:
                 self._web_started += 1
                 try:
@@ -328,14 +346,33 @@ class Collector:
                     self._web_progress.set()
                     self._web_progress = asyncio.Event()
                 self._publish()
-            delay = 0.0 if self._web_wanted > self._web_done else \
-                max(0.0, self.config.poll_interval_s - (time.monotonic() - started))
+            delay = 0.0 if self._web_wanted > self._web_done else self._until_tick(self.config.poll_interval_s)
+            self._web_due_at = time.monotonic() + delay
             await self._sleep(self._web_wake, delay)
+
+    def _mid_cycle(self) -> bool:
+        """Whether a loop is in a cycle, or should have begun one by now (its timer fires a moment later
+        than another's: the loops of one tick do not wake in the same turn)."""
+        soon = time.monotonic() + 0.002
+        return any(lp.started > lp.done or lp.due_at <= soon for lp in self._loops.values()) or \
+            self._web_started > self._web_done or self._web_due_at <= soon
 
     def _publish(self) -> None:
         """Hand the new snapshot to the listener (the TUI posts it as a message that replaces an older
-        one still pending, so a busy screen draws only the newest)."""
-        if self.on_snapshot is not None:
+        one still pending, so a busy screen draws only the newest) — once the other loops' cycles that
+        run now are done too, or PUBLISH_WAIT_S from now, whichever comes first."""
+        if self.on_snapshot is None:
+            return
+        if not self._mid_cycle():
+            self._publish_now()
+        elif self._publish_timer is None:
+            self._publish_timer = asyncio.get_running_loop().call_later(PUBLISH_WAIT_S, self._publish_now)
+
+    def _publish_now(self) -> None:
+        if self._publish_timer is not None:
+            self._publish_timer.cancel()
+            self._publish_timer = None
+        if self.on_snapshot is not None and not self._closing:
             self.on_snapshot(self.snapshot())
 
     async def close(self) -> None:
@@ -343,6 +380,9 @@ class Collector:
         `errors` (it was raised through `run()` already)."""
         self.errors: list[BaseException] = []
         self._closing = True  # a loop whose cancel was swallowed (3.11's wait_for can) ends at its next turn
+        if self._publish_timer is not None:
+            self._publish_timer.cancel()
+            self._publish_timer = None
         for task in self._tasks:
             while not task.done():
                 task.cancel()

@@ -79,3 +79,45 @@ async def test_each_cycle_has_a_deadline_of_one_and_a_half_intervals():
     col._loops["node1"].transport = fake  # type: ignore[assignment]
     await col._poll("node1")
     assert fake.timeouts == [1.5 * CONFIG.poll_interval_s]
+
+
+class SlowNode(StreamingNode):
+    """Answers each batch after `delay_s` (the two nodes answer a few ms apart, as on the lab)."""
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__()
+        self.delay_s = delay_s
+
+    async def batch(self, commands, timeout_s=None):
+        await asyncio.sleep(self.delay_s)
+        return await super().batch(commands, timeout_s)
+
+
+async def test_the_scheduled_cycles_of_both_nodes_make_one_snapshot_and_an_event_is_published_at_once():
+    """Each node's scheduled cycle and the web check end a few ms apart: one snapshot for the three (one
+    diagnosis, one screen update a second, not three), and they stay on one schedule; a stream event's
+    cycle, alone, is published as soon as it ends."""
+    from dataclasses import replace
+
+    col = Collector(replace(CONFIG, web=replace(CONFIG.web, url="")), streams=True)
+    nodes = {"node1": SlowNode(0.005), "node2": SlowNode(0.015)}
+    for n, fake in nodes.items():
+        col._loops[n].transport = fake  # type: ignore[assignment]
+    published: list[float] = []
+    col.on_snapshot = lambda _snap: published.append(asyncio.get_running_loop().time())
+    col.start()
+    try:
+        await asyncio.sleep(0.5)
+        published.clear()
+        await asyncio.sleep(3.0)  # 3 intervals: 3 snapshots, not 6
+        assert len(published) == 3, published
+        await asyncio.sleep(0.3)
+        t0 = asyncio.get_running_loop().time()
+        await nodes["node2"].events.put("log")
+        for _ in range(100):
+            if published:
+                break
+            await asyncio.sleep(0.005)
+        assert published and published[-1] - t0 < 0.1
+    finally:
+        await col.close()
