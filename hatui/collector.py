@@ -26,7 +26,7 @@ import pymysql
 from hatui.config import Config
 from hatui.model import ClusterSnapshot, CommandResult, FailoverEvent, NodeSnapshot, WebCheck
 from hatui.probes import failover_log
-from hatui.probes.galera import WsrepReader, mysql_why
+from hatui.probes.galera import QueryStillRunning, WsrepReader, mysql_why
 from hatui.probes.node import NodeReader, node_from_raw
 from hatui.probes.web import fetch_web
 from hatui.transport import HostKeyError, NodeTransport, TransportError, transports
@@ -117,6 +117,8 @@ class Collector:
             local_socket = await lp.transport.mysql_socket(self.config.mariadb.socket)
             query = lambda: lp.wsrep.query(unix_socket=local_socket)  # noqa: E731
             rows = await asyncio.wait_for(asyncio.to_thread(query), self.config.command_timeout_s + 1)
+        except QueryStillRunning as exc:  # slow, not broken: its connection is kept for the next cycle
+            return None, mysql_why(exc)
         except (TimeoutError, pymysql.MySQLError, OSError, TransportError) as exc:
             lp.wsrep.close()
             return None, mysql_why(exc)

@@ -121,3 +121,64 @@ async def test_the_scheduled_cycles_of_both_nodes_make_one_snapshot_and_an_event
         assert published and published[-1] - t0 < 0.1
     finally:
         await col.close()
+
+
+class SlowConnection:
+    def __init__(self, rows):
+        self.rows = rows
+
+    def cursor(self):
+        conn = self
+
+        class Cursor:
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return False
+
+            def execute(self, sql):
+                pass
+
+            def fetchall(self):
+                return conn.rows
+
+        return Cursor()
+
+    def close(self):
+        pass
+
+
+async def test_a_slow_mariadb_keeps_its_connection_while_its_query_is_still_on_its_way(monkeypatch):
+    """300 ms away, a MariaDB connect (SSH channel, greeting, auth, query) outlasts a cycle.  The next
+    cycle finds the query still running: that must not close the connection, or every cycle connects
+    again and the node's MariaDB never answers again (measured through the lab's delay proxy)."""
+    import time as _time
+
+    import pymysql
+
+    connects: list[float] = []
+
+    def slow_connect(**_kw):
+        connects.append(_time.monotonic())
+        _time.sleep(0.4)
+        return SlowConnection([("wsrep_cluster_status", "Primary")])
+
+    monkeypatch.setattr(pymysql, "connect", slow_connect)
+
+    class Forward(StreamingNode):
+        async def mysql_socket(self, socket):
+            return "/nonexistent/forward.sock"
+
+    col = Collector(CONFIG, streams=False)
+    lp = col._loops["node1"]
+    lp.transport = Forward()  # type: ignore[assignment]
+    first = asyncio.ensure_future(col._galera(lp))
+    await asyncio.sleep(0.1)
+    rows, why = await col._galera(lp)  # the next cycle, while the first still connects
+    assert rows is None and "previous" in why
+    assert (await first)[0] == [("wsrep_cluster_status", "Primary")]
+    rows, why = await col._galera(lp)
+    assert rows == [("wsrep_cluster_status", "Primary")] and why is None
+    assert len(connects) == 1, "the connection was dropped and made again"
+    lp.wsrep.close()
