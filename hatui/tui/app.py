@@ -142,7 +142,8 @@ class HatuiApp(App[None]):
             if n.reachable:
                 self.last_ok[n.node] = snap.taken_at_epoch_s
         screen = self.get_screen_main()
-        if screen is None or not screen.is_mounted or not self._panels(screen):
+        # the DOM asked, not the panel cache: a snapshot can arrive while the screen is being torn down
+        if screen is None or not screen.is_mounted or not screen.query("#findings"):
             return  # drawn by MainScreen.on_mount
         self._update_headers(screen)
         for panel in self._panels(screen):  # each panel redraws only if what it shows changed
