@@ -24,8 +24,8 @@ from dataclasses import dataclass, field, replace
 import pymysql
 
 from hatui.config import Config
-from hatui.model import ClusterSnapshot, CommandResult, FailoverEvent, NodeSnapshot, WebCheck
-from hatui.probes import failover_log
+from hatui.model import ClusterSnapshot, CommandResult, FailoverEvent, IpAddress, NodeSnapshot, WebCheck
+from hatui.probes import failover_log, keepalived
 from hatui.probes.galera import QueryStillRunning, WsrepReader, mysql_why
 from hatui.probes.node import NodeReader, node_from_raw
 from hatui.probes.web import fetch_web
@@ -68,6 +68,8 @@ class _NodeLoop:
     last_full_cycle: float = 0.0  # monotonic start of the last cycle that also queried MariaDB
     last_galera: tuple[list[tuple[str, str]] | None, str | None] | None = None
     due_at: float = float("inf")  # monotonic time of the next cycle while the loop sleeps
+    # the addresses the stream last reported, and when (monotonic): newer than a poll that began before
+    stream_addresses: tuple[float, tuple[IpAddress, ...]] | None = None
 
 
 class Collector:
@@ -129,7 +131,7 @@ class Collector:
         the batch only, with the wsrep rows of the last full cycle (at most an interval old) — the event
         is about the VIP, the log or DRBD, and the MariaDB query would only add its latency."""
         lp = self._loops[name]
-        t0 = time.perf_counter()
+        t0, started_at = time.perf_counter(), time.monotonic()
         if light and lp.last_galera is not None:
             cached = lp.last_galera
 
@@ -166,6 +168,9 @@ class Collector:
         prev = lp.snapshot
         lp.failures = 0
         snap = node_from_raw(self.config, name, res, galera_rows, mysql_error)
+        if lp.stream_addresses is not None and lp.stream_addresses[0] > started_at:
+            # the stream told of a change after this poll's `ip addr` may have run: the poll it woke decides
+            snap = replace(snap, addresses=lp.stream_addresses[1])
         lp.snapshot = replace(
             snap, since_epoch_s=prev.since_epoch_s if prev.reachable and prev.since_epoch_s else time.time(),
             failover_events=tuple(lp.events), poll_latency_ms=(time.perf_counter() - t0) * 1000,
@@ -319,8 +324,11 @@ class Collector:
                     if line == "ready":
                         lp.stream, failures = "up", 0
                         continue
+                    tag, _, rest = line.partition(" ")
+                    if tag == "addr" and rest:
+                        self._stream_address(lp, rest)
                     lp.wake.set()
-                    if line == "addr":
+                    if tag == "addr":
                         self._web_wake.set()
                 why = "the stream ended"
             except TransportError as exc:
@@ -335,6 +343,17 @@ class Collector:
             if lp.snapshot.error_kind != "host-key":  # a refused host key waits for the operator
                 lp.wake.set()  # poll now: what the stream would have told may have changed meanwhile
             await asyncio.sleep(delay)
+
+    def _stream_address(self, lp: _NodeLoop, line: str) -> None:
+        """An address added or removed, as the node's kernel said it: shown at once (the VIP moving is what
+        an operator watches for), the poll it wakes confirms it a round trip later."""
+        snap = lp.snapshot
+        new = keepalived.apply_addr_event(snap.addresses, line) if snap.reachable else None
+        if new is None or new == snap.addresses:
+            return
+        lp.snapshot = replace(snap, addresses=new)
+        lp.stream_addresses = (time.monotonic(), new)
+        self._publish_now()
 
     async def _web_loop(self) -> None:
         while not self._closing:

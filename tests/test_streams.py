@@ -182,3 +182,59 @@ async def test_a_slow_mariadb_keeps_its_connection_while_its_query_is_still_on_i
     assert rows == [("wsrep_cluster_status", "Primary")] and why is None
     assert len(connects) == 1, "the connection was dropped and made again"
     lp.wsrep.close()
+
+
+MONITOR_ADD = "2: eth0    inet 198.18.0.100/32 scope global eth0\\       valid_lft forever preferred_lft forever"
+
+
+def test_an_address_line_of_ip_monitor_is_applied_to_the_node_s_addresses():
+    from hatui.probes.keepalived import apply_addr_event, parse_ip_addr
+
+    base = parse_ip_addr("2: eth0    inet 198.18.0.12/24 brd 198.18.0.255 scope global eth0").value
+    added = apply_addr_event(base, MONITOR_ADD)  # the lines as the lab's `ip -o monitor address` printed them
+    assert [a.address for a in added] == ["198.18.0.12", "198.18.0.100"]
+    assert apply_addr_event(added, "Deleted " + MONITOR_ADD) == base
+    assert apply_addr_event(base, "garbage") is None
+
+
+async def test_the_vip_from_the_stream_is_shown_before_the_poll_it_wakes_answers():
+    """The stream carries the `ip -o monitor address` line: the VIP is published from it at once, not a
+    poll round trip later (the poll here takes 0.5 s), and the poll that began before it does not undo it."""
+
+    class SlowPoll(StreamingNode):
+        vip = False
+
+        async def batch(self, commands, timeout_s=None):
+            out = {k: CommandResult(0, "") for k in commands}  # `ip addr` runs first, the answer comes late
+            out["addr"] = CommandResult(0, "2: eth0    inet 198.18.0.12/24 scope global eth0" +
+                                        ("\n" + MONITOR_ADD.split("\\")[0] if self.vip else ""))
+            await asyncio.sleep(0.5)
+            return out
+
+    col = Collector(CONFIG, streams=True)
+    fake = SlowPoll()
+    col._loops["node2"].transport = fake  # type: ignore[assignment]
+    col._loops["node1"].transport = StreamingNode()  # type: ignore[assignment]
+    holders: list[tuple[float, tuple[str, ...]]] = []
+    col.on_snapshot = lambda s: holders.append((asyncio.get_running_loop().time(), s.vip_holders(CONFIG.vip)))
+    col.start()
+    try:
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            if col._loops["node2"].stream == "up" and col._loops["node2"].done:
+                break
+        await asyncio.sleep(0.6)  # node2's next poll is under way now (each takes 0.5 s of a 1 s interval)
+        t0 = asyncio.get_running_loop().time()
+        fake.vip = True
+        await fake.events.put("addr " + MONITOR_ADD)
+        for _ in range(100):
+            if any("node2" in h for _, h in holders):
+                break
+            await asyncio.sleep(0.005)
+        assert any("node2" in h for _, h in holders), "the VIP was not published from the stream's line"
+        shown = next(t for t, h in holders if "node2" in h)
+        assert shown - t0 < 0.1
+        await asyncio.sleep(1.2)  # the polls that began before and after the line both answered
+        assert all("node2" in h for t, h in holders if t >= shown)
+    finally:
+        await col.close()

@@ -137,7 +137,9 @@ class HatuiApp(App[None]):
         """Show `snap` (on every collector update; tests call it with recorded snapshots)."""
         prev, self.snapshot = self.snapshot, snap
         if self.notifications and not self.replay:  # a replay is browsed, its changes are no news
-            self._alert(alerts(prev, snap, self.config))
+            found = alerts(prev, snap, self.config)
+            if found:  # after the frame that shows the change: a toast's mount must not delay it
+                self.call_after_refresh(self._alert, found)
         for n in snap.nodes:
             if n.reachable:
                 self.last_ok[n.node] = snap.taken_at_epoch_s
@@ -179,7 +181,8 @@ class HatuiApp(App[None]):
             # "live" is this node's own last answer, not the time the merged snapshot was published
             answered = node.answered_at_epoch_s if node is not None and node.answered_at_epoch_s else None
             last = answered or self.last_ok.get(n.name)
-            screen.query_one(f"#node-{n.name}", NodeHeader).show(self.config, node, last, self.clock())
+            for header in screen.query(f"#node-{n.name}").results(NodeHeader):  # none while torn down
+                header.show(self.config, node, last, self.clock())
 
     def _update_title(self) -> None:
         snap = self.snapshot

@@ -20,7 +20,7 @@ HELP = """\
 | `d` | DRBD actions: resync, connect/disconnect, verify, pause/resume, split-brain recovery |
 | `g` | Galera actions: re-bootstrap a non-Primary survivor |
 | `z` | maximise the focused panel, and back |
-| `n` | notifications on / off (a toast and the bell on a VIP move, a node unreachable, Galera leaving Primary; `notifications:` in the config) |
+| `n` | notifications on / off: a toast and the bell on a VIP move, a node unreachable, Galera not Primary |
 | `?` | this help |
 | `q` | quit |
 | `ctrl+p` | command palette: every action by name, and the colour theme |
