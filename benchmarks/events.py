@@ -30,6 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
+from textual.screen import Screen
 
 os.environ.setdefault("HATUI_LAB_NAME", "hatuibench")
 os.environ.setdefault("HATUI_LAB_SUBNET", "198.18.7.0/24")
@@ -54,13 +55,41 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, max(0, round(p * len(s)) - 1))]
 
 
+_WATCH: list = []  # [condition, wall time of the first frame painted while it held]
+_paint = Screen._compositor_refresh
+
+
+def _painted(self) -> None:
+    _paint(self)
+    if _WATCH and _WATCH[1] is None and _WATCH[0]():
+        _WATCH[1] = time.time()
+
+
+Screen._compositor_refresh = _painted  # type: ignore[method-assign]
+
+
 async def until(pilot, cond, timeout_s: float = 10.0) -> float | None:
+    """Wait for `cond` (read from the widgets); returns when it held (no frame needed)."""
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
         if cond():
             return time.time()
-        await pilot.pause(0.002)
+        await asyncio.sleep(0.002)
     return None
+
+
+async def painted(pilot, cond, timeout_s: float = 10.0) -> float | None:
+    """Wall time of the first frame painted with `cond` true (checked right after each screen update):
+    the moment the change is on screen.  Plain sleeps (the app runs in this loop): pilot.pause() also
+    waits for the app to be idle, which on the loaded lab machine added tens of ms to each reading."""
+    _WATCH[:] = [cond, None]
+    end = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < end and _WATCH[1] is None:
+            await asyncio.sleep(0.002)
+        return _WATCH[1]
+    finally:
+        _WATCH.clear()
 
 
 def shows(widget) -> str:
@@ -121,7 +150,7 @@ async def main(n_events: int, seconds: float, drbd9: bool) -> None:
         vip_ms = []
         for _ in range(n_events):
             t0 = in_ns("node2", "ip", "addr", "add", f"{cfg.vip}/32", "dev", "eth0")
-            t1 = await until(pilot, lambda: "VIP" in header("node2"))
+            t1 = await painted(pilot, lambda: "VIP" in header("node2"))
             in_ns("node2", "ip", "addr", "del", f"{cfg.vip}/32", "dev", "eth0")
             if t1:
                 vip_ms.append((t1 - t0) * 1000)
@@ -136,7 +165,7 @@ async def main(n_events: int, seconds: float, drbd9: bool) -> None:
                    "(Type: INSTANCE)"
             res = observe.ssh("node1", f"echo \"{line}\" >> {cfg.failover_log}; date +%s.%N")
             t0 = float(res.stdout.split()[-1])
-            t1 = await until(pilot, lambda tag=tag: any(f"{tag} → MASTER" in ln.text for ln in log.lines))
+            t1 = await painted(pilot, lambda tag=tag: any(f"{tag} → MASTER" in ln.text for ln in log.lines))
             if t1:
                 log_ms.append((t1 - t0) * 1000)
             await pilot.pause(0.3)
@@ -151,7 +180,7 @@ async def main(n_events: int, seconds: float, drbd9: bool) -> None:
             for _ in range(n_events):
                 res = observe.ssh("node1", "umount /mnt/drbd; drbdadm secondary r0; date +%s.%N")
                 t0 = float(res.stdout.split()[-1])
-                t1 = await until(pilot, lambda: role_text().count("Secondary (peer Secondary)") >= 1)
+                t1 = await painted(pilot, lambda: role_text().count("Secondary (peer Secondary)") >= 1)
                 observe.ssh("node1", "drbdadm primary r0 && mount /dev/drbd0 /mnt/drbd")
                 if t1:
                     drbd_ms.append((t1 - t0) * 1000)
@@ -171,7 +200,7 @@ async def main(n_events: int, seconds: float, drbd9: bool) -> None:
         for pid in pids:
             os.kill(pid, signal.SIGSTOP)
         try:
-            t1 = await until(pilot, lambda: "UNREACHABLE" in header("node1"), 15)
+            t1 = await painted(pilot, lambda: "UNREACHABLE" in header("node1"), 15)
         finally:
             for pid in pids:
                 os.kill(pid, signal.SIGCONT)
