@@ -93,8 +93,9 @@ async def painted(pilot, cond, timeout_s: float = 10.0) -> float | None:
 
 
 def shows(widget) -> str:
-    """The text a Static shows (its content may be a Rich table: rendered as the frame will)."""
-    console = Console(width=max(40, widget.content_size.width), file=io.StringIO(), record=True)
+    """The text a Static shows (its content may be a Rich table), unwrapped: at the panel's own width a
+    cell such as "Secondary (peer Secondary)" folds over two lines, and a search for it never matched."""
+    console = Console(width=240, file=io.StringIO(), record=True)
     console.print(widget.content)
     return console.export_text()
 

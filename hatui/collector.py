@@ -24,8 +24,8 @@ from dataclasses import dataclass, field, replace
 import pymysql
 
 from hatui.config import Config
-from hatui.model import ClusterSnapshot, CommandResult, FailoverEvent, IpAddress, NodeSnapshot, WebCheck
-from hatui.probes import failover_log, keepalived
+from hatui.model import ClusterSnapshot, CommandResult, DrbdResource, FailoverEvent, IpAddress, NodeSnapshot, WebCheck
+from hatui.probes import drbd, failover_log, keepalived
 from hatui.probes.galera import QueryStillRunning, WsrepReader, mysql_why
 from hatui.probes.node import NodeReader, node_from_raw
 from hatui.probes.web import fetch_web
@@ -70,6 +70,7 @@ class _NodeLoop:
     due_at: float = float("inf")  # monotonic time of the next cycle while the loop sleeps
     # the addresses the stream last reported, and when (monotonic): newer than a poll that began before
     stream_addresses: tuple[float, tuple[IpAddress, ...]] | None = None
+    stream_drbd: tuple[float, tuple[DrbdResource, ...]] | None = None  # the same for a DRBD 9 role change
 
 
 class Collector:
@@ -171,6 +172,8 @@ class Collector:
         if lp.stream_addresses is not None and lp.stream_addresses[0] > started_at:
             # the stream told of a change after this poll's `ip addr` may have run: the poll it woke decides
             snap = replace(snap, addresses=lp.stream_addresses[1])
+        if lp.stream_drbd is not None and lp.stream_drbd[0] > started_at:
+            snap = replace(snap, drbd=lp.stream_drbd[1])
         lp.snapshot = replace(
             snap, since_epoch_s=prev.since_epoch_s if prev.reachable and prev.since_epoch_s else time.time(),
             failover_events=tuple(lp.events), poll_latency_ms=(time.perf_counter() - t0) * 1000,
@@ -327,6 +330,8 @@ class Collector:
                     tag, _, rest = line.partition(" ")
                     if tag == "addr" and rest:
                         self._stream_address(lp, rest)
+                    elif tag == "drbd" and rest:
+                        self._stream_drbd(lp, rest)
                     lp.wake.set()
                     if tag == "addr":
                         self._web_wake.set()
@@ -353,6 +358,16 @@ class Collector:
             return
         lp.snapshot = replace(snap, addresses=new)
         lp.stream_addresses = (time.monotonic(), new)
+        self._publish_now()
+
+    def _stream_drbd(self, lp: _NodeLoop, line: str) -> None:
+        """A DRBD 9 role change, as `drbdsetup events2` told it: shown at once, the poll confirms it."""
+        snap = lp.snapshot
+        new = drbd.apply_role_event(snap.drbd, line) if snap.reachable else None
+        if new is None or new == snap.drbd:
+            return
+        lp.snapshot = replace(snap, drbd=new)
+        lp.stream_drbd = (time.monotonic(), new)
         self._publish_now()
 
     async def _web_loop(self) -> None:
