@@ -42,6 +42,10 @@ EVENT_MIN_GAP_S = 0.05
 # the three make one snapshot (one diagnosis, one screen update), not three.  A stream event's cycle runs
 # alone and is published at once.
 PUBLISH_WAIT_S = 0.03
+# failover-log lines streamed within this long make one snapshot; beyond MAX_PENDING_LOG streamed lines
+# not yet read by a poll, the stream's lines are not shown (a flood: the polls catch up by offset)
+STREAM_BURST_S = 0.005
+MAX_PENDING_LOG = 200
 
 
 def cycle_deadline_s(config: Config) -> float:
@@ -71,6 +75,7 @@ class _NodeLoop:
     # the addresses the stream last reported, and when (monotonic): newer than a poll that began before
     stream_addresses: tuple[float, tuple[IpAddress, ...]] | None = None
     stream_drbd: tuple[float, tuple[DrbdResource, ...]] | None = None  # the same for a DRBD 9 role change
+    pending_log: list[tuple[float, FailoverEvent]] = field(default_factory=list)  # streamed, not yet polled
 
 
 class Collector:
@@ -166,6 +171,15 @@ class Collector:
 
         new_events = await lp.reader.absorb(res, run_more)
         lp.events.extend(new_events)
+        if lp.pending_log:  # what the poll read replaces what the stream told; lines after its read stay
+            polled = collections.Counter(e.raw for e in new_events)
+            kept = []
+            for at, ev in lp.pending_log:
+                if polled[ev.raw]:
+                    polled[ev.raw] -= 1
+                elif at > started_at:
+                    kept.append((at, ev))
+            lp.pending_log = kept
         prev = lp.snapshot
         lp.failures = 0
         snap = node_from_raw(self.config, name, res, galera_rows, mysql_error)
@@ -209,7 +223,9 @@ class Collector:
         """The latest data of every node and the web page, merged and diagnosed (no node is read)."""
         from hatui.diagnosis import diagnose
 
-        merged = failover_log.merge_failover_events(*(lp.events for lp in self._loops.values()))
+        merged = failover_log.merge_failover_events(
+            *((*lp.events, *(ev for _, ev in lp.pending_log)) if lp.pending_log else lp.events
+              for lp in self._loops.values()))
         cluster = ClusterSnapshot(taken_at_epoch_s=time.time(), nodes=tuple(lp.snapshot for lp in self._loops.values()),
                                   web=self._web, failover_events=merged)
         cluster = replace(cluster, findings=diagnose(cluster, self.config))
@@ -332,6 +348,8 @@ class Collector:
                         self._stream_address(lp, rest)
                     elif tag == "drbd" and rest:
                         self._stream_drbd(lp, rest)
+                    elif tag == "log" and rest:
+                        self._stream_log(lp, rest)
                     lp.wake.set()
                     if tag == "addr":
                         self._web_wake.set()
@@ -369,6 +387,21 @@ class Collector:
         lp.snapshot = replace(snap, drbd=new)
         lp.stream_drbd = (time.monotonic(), new)
         self._publish_now()
+
+    def _stream_log(self, lp: _NodeLoop, line: str) -> None:
+        """A failover-log line as `tail -F` streamed it: shown at once (a burst makes one snapshot, a few
+        ms later); the poll it wakes reads it by offset and replaces it (the same event: no redraw)."""
+        if not lp.snapshot.reachable or len(lp.pending_log) >= MAX_PENDING_LOG:
+            return  # a flood: the polls catch up by offset
+        event = failover_log.parse_failover_line(line, lp.reader.node).value
+        if event is not None:
+            lp.pending_log.append((time.monotonic(), event))
+            self._publish_soon()
+
+    def _publish_soon(self) -> None:
+        """Publish within STREAM_BURST_S: the lines of one burst make one snapshot."""
+        if self._publish_timer is None and self.on_snapshot is not None:
+            self._publish_timer = asyncio.get_running_loop().call_later(STREAM_BURST_S, self._publish_now)
 
     async def _web_loop(self) -> None:
         while not self._closing:

@@ -238,3 +238,42 @@ async def test_the_vip_from_the_stream_is_shown_before_the_poll_it_wakes_answers
         assert all("node2" in h for t, h in holders if t >= shown)
     finally:
         await col.close()
+
+
+async def test_a_streamed_log_line_is_shown_at_once_and_a_burst_makes_one_snapshot():
+    """`tail -F` streams each failover-log line: it is shown before the poll it wakes has read it (the poll
+    here takes 0.5 s), and the 50 lines of a burst make one or two snapshots, not 50."""
+
+    class SlowPoll(StreamingNode):
+        async def batch(self, commands, timeout_s=None):
+            await asyncio.sleep(0.5)
+            return await super().batch(commands, timeout_s)
+
+    col = Collector(CONFIG, streams=True)
+    fake = SlowPoll()
+    col._loops["node1"].transport = fake  # type: ignore[assignment]
+    col._loops["node2"].transport = StreamingNode()  # type: ignore[assignment]
+    seen: list[tuple[float, int]] = []
+    col.on_snapshot = lambda s: seen.append((asyncio.get_running_loop().time(),
+                                             sum("BURST" in e.raw for e in s.failover_events)))
+    col.start()
+    try:
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            if col._loops["node1"].stream == "up" and col._loops["node1"].done:
+                break
+        await asyncio.sleep(0.6)
+        before = len(seen)
+        t0 = asyncio.get_running_loop().time()
+        for i in range(50):
+            fake.events.put_nowait(f"log 2026-12-01 11:49:47 - Keepalived notification on BURST{i}: "
+                                   "State changed to MASTER (Type: INSTANCE)")
+        for _ in range(100):
+            if seen[before:] and seen[-1][1] == 50:
+                break
+            await asyncio.sleep(0.005)
+        shown = [t for t, n in seen[before:] if n == 50]
+        assert shown and shown[0] - t0 < 0.1, seen[before:]
+        assert len([n for _, n in seen[before:] if n]) <= 2  # one burst, one snapshot (two at a boundary)
+    finally:
+        await col.close()
