@@ -332,7 +332,6 @@ _IP_RE = re.compile(r"^(?P<idx>\d+):\s+(?P<ifname>[^\s@]+)(?:@\S+)?\s+(?P<fam>in
 _IP_SKIP_NEXT = frozenset({"brd", "peer", "metric", "proto"})
 
 
-@never_raises()
 def apply_addr_event(addresses: tuple[IpAddress, ...], line: str) -> tuple[IpAddress, ...] | None:
     """One line of `ip -o monitor address` (an address added, or `Deleted …`) applied to a node's
     addresses; None for a line not understood (the poll it triggers tells)."""
@@ -346,6 +345,7 @@ def apply_addr_event(addresses: tuple[IpAddress, ...], line: str) -> tuple[IpAdd
     return kept if deleted else kept + parsed.value
 
 
+@never_raises()
 def parse_ip_addr(text: str) -> Parsed[tuple[IpAddress, ...]]:
     """`ip -o addr show` (one line per address; link lines are skipped)."""
     notes: list[str] = [] if text.strip() else ["empty input"]
