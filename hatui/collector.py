@@ -24,19 +24,24 @@ from dataclasses import dataclass, field, replace
 import pymysql
 
 from hatui.config import Config
-from hatui.model import ClusterSnapshot, CommandResult, FailoverEvent, NodeSnapshot, WebCheck
+from hatui.model import ClusterSnapshot, CommandResult, DrbdResource, FailoverEvent, IpAddress, NodeSnapshot, WebCheck
 from hatui.probes import failover_log
-from hatui.probes.galera import WsrepReader, mysql_why
+from hatui.probes.galera import QueryStillRunning, WsrepReader, mysql_why
 from hatui.probes.node import NodeReader, node_from_raw
 from hatui.probes.web import fetch_web
+from hatui.stream_follow import STREAM_BURST_S, StreamFollower
 from hatui.transport import HostKeyError, NodeTransport, TransportError, transports
 
 MAX_EVENTS = 500
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 15.0)
-STREAM_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 # after a stream event, the next poll waits at least this long after the previous one began: a flood
 # of events (a flapping notify script) costs at most 20 polls a second, not a busy loop
 EVENT_MIN_GAP_S = 0.05
+# the loops of both nodes and the web check begin their scheduled cycles together and end within a few
+# ms of each other: a loop that ends while another is mid-cycle waits for it (at most this long) so that
+# the three make one snapshot (one diagnosis, one screen update), not three.  A stream event's cycle runs
+# alone and is published at once.
+PUBLISH_WAIT_S = 0.03
 
 
 def cycle_deadline_s(config: Config) -> float:
@@ -62,9 +67,14 @@ class _NodeLoop:
     stream: str = "starting"  # the change stream's state, shown with the node
     last_full_cycle: float = 0.0  # monotonic start of the last cycle that also queried MariaDB
     last_galera: tuple[list[tuple[str, str]] | None, str | None] | None = None
+    due_at: float = float("inf")  # monotonic time of the next cycle while the loop sleeps
+    # the addresses the stream last reported, and when (monotonic): newer than a poll that began before
+    stream_addresses: tuple[float, tuple[IpAddress, ...]] | None = None
+    stream_drbd: tuple[float, tuple[DrbdResource, ...]] | None = None  # the same for a DRBD 9 role change
+    pending_log: list[tuple[float, FailoverEvent]] = field(default_factory=list)  # streamed, not yet polled
 
 
-class Collector:
+class Collector(StreamFollower):
     """Polls every node in its own loop and publishes ClusterSnapshots (merged, diagnosed).
 
     `start()` the loops (or await `run()`, e.g. from a Textual worker), read `latest` or get called
@@ -90,6 +100,9 @@ class Collector:
         self._web_progress = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self._publish_timer: asyncio.TimerHandle | None = None
+        self._epoch = time.monotonic()  # the scheduled cycles' grid (set again by start())
+        self._web_due_at = float("inf")
         self.latest: ClusterSnapshot | None = None
         # called with (node, raw poll, its NodeSnapshot) after every cycle of a node, the raw poll
         # being what each command printed (redacted), the wsrep rows and the new failover-log lines,
@@ -108,6 +121,8 @@ class Collector:
             local_socket = await lp.transport.mysql_socket(self.config.mariadb.socket)
             query = lambda: lp.wsrep.query(unix_socket=local_socket)  # noqa: E731
             rows = await asyncio.wait_for(asyncio.to_thread(query), self.config.command_timeout_s + 1)
+        except QueryStillRunning as exc:  # slow, not broken: its connection is kept for the next cycle
+            return None, mysql_why(exc)
         except (TimeoutError, pymysql.MySQLError, OSError, TransportError) as exc:
             lp.wsrep.close()
             return None, mysql_why(exc)
@@ -118,7 +133,7 @@ class Collector:
         the batch only, with the wsrep rows of the last full cycle (at most an interval old) — the event
         is about the VIP, the log or DRBD, and the MariaDB query would only add its latency."""
         lp = self._loops[name]
-        t0 = time.perf_counter()
+        t0, started_at = time.perf_counter(), time.monotonic()
         if light and lp.last_galera is not None:
             cached = lp.last_galera
 
@@ -152,9 +167,23 @@ class Collector:
 
         new_events = await lp.reader.absorb(res, run_more)
         lp.events.extend(new_events)
+        if lp.pending_log:  # what the poll read replaces what the stream told; lines after its read stay
+            polled = collections.Counter(e.raw for e in new_events)
+            kept = []
+            for at, ev in lp.pending_log:
+                if polled[ev.raw]:
+                    polled[ev.raw] -= 1
+                elif at > started_at:
+                    kept.append((at, ev))
+            lp.pending_log = kept
         prev = lp.snapshot
         lp.failures = 0
         snap = node_from_raw(self.config, name, res, galera_rows, mysql_error)
+        if lp.stream_addresses is not None and lp.stream_addresses[0] > started_at:
+            # the stream told of a change after this poll's `ip addr` may have run: the poll it woke decides
+            snap = replace(snap, addresses=lp.stream_addresses[1])
+        if lp.stream_drbd is not None and lp.stream_drbd[0] > started_at:
+            snap = replace(snap, drbd=lp.stream_drbd[1])
         lp.snapshot = replace(
             snap, since_epoch_s=prev.since_epoch_s if prev.reachable and prev.since_epoch_s else time.time(),
             failover_events=tuple(lp.events), poll_latency_ms=(time.perf_counter() - t0) * 1000,
@@ -190,7 +219,9 @@ class Collector:
         """The latest data of every node and the web page, merged and diagnosed (no node is read)."""
         from hatui.diagnosis import diagnose
 
-        merged = failover_log.merge_failover_events(*(lp.events for lp in self._loops.values()))
+        merged = failover_log.merge_failover_events(
+            *((*lp.events, *(ev for _, ev in lp.pending_log)) if lp.pending_log else lp.events
+              for lp in self._loops.values()))
         cluster = ClusterSnapshot(taken_at_epoch_s=time.time(), nodes=tuple(lp.snapshot for lp in self._loops.values()),
                                   web=self._web, failover_events=merged)
         cluster = replace(cluster, findings=diagnose(cluster, self.config))
@@ -230,6 +261,7 @@ class Collector:
     def start(self) -> None:
         if self._tasks:
             return
+        self._epoch = time.monotonic()
         for name in self._loops:
             self._tasks.append(asyncio.create_task(self._node_loop(name), name=f"poll-{name}"))
             if self.streams:
@@ -251,6 +283,12 @@ class Collector:
             lp.wake.set()
         self._web_wake.set()
 
+    def _until_tick(self, interval: float) -> float:
+        """Seconds to the next scheduled cycle.  Every loop's are on one grid (multiples of the interval
+        since start): the nodes and the web check poll together, so their cycles make one snapshot (see
+        _publish), and a cycle a stream event asked for in between does not shift a node's schedule."""
+        return interval - (time.monotonic() - self._epoch) % interval
+
     async def _sleep(self, event: asyncio.Event, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), seconds)
@@ -261,6 +299,7 @@ class Collector:
         interval = self.config.poll_interval_s
         while not self._closing:
             started = time.monotonic()
+            lp.due_at = float("inf")
             if not self.paused or lp.wanted > lp.done:
                 lp.started += 1
                 lp.wake.clear()  # an event from now on asks for another cycle
@@ -285,40 +324,18 @@ class Collector:
             elif lp.failures:
                 delay = BACKOFF_S[min(lp.failures - 1, len(BACKOFF_S) - 1)]
             else:
-                delay = max(0.0, interval - (time.monotonic() - started))
+                delay = self._until_tick(interval)
+            lp.due_at = time.monotonic() + delay
             await self._sleep(lp.wake, delay)
 
-    async def _stream_loop(self, name: str) -> None:
-        """Follow the node's change stream; each tag line wakes the node's loop (and, for an address,
-        the web check).  A stream that stops is restarted with backoff and said with the node."""
-        lp = self._loops[name]
-        failures = 0
-        while not self._closing:
-            try:
-                async for line in lp.transport.follow(lp.reader.stream_command()):
-                    if line == "ready":
-                        lp.stream, failures = "up", 0
-                        continue
-                    lp.wake.set()
-                    if line == "addr":
-                        self._web_wake.set()
-                why = "the stream ended"
-            except TransportError as exc:
-                why = str(exc)
-            except Exception as exc:  # never let the stream take the collector down
-                why = f"{type(exc).__name__}: {exc}"
-            if self._closing:
-                return
-            failures += 1
-            delay = STREAM_BACKOFF_S[min(failures - 1, len(STREAM_BACKOFF_S) - 1)]
-            lp.stream = f"restarting in {delay:g} s ({why})"
-            if lp.snapshot.error_kind != "host-key":  # a refused host key waits for the operator
-                lp.wake.set()  # poll now: what the stream would have told may have changed meanwhile
-            await asyncio.sleep(delay)
+    def _publish_soon(self) -> None:
+        """Publish within STREAM_BURST_S: the lines of one burst make one snapshot."""
+        if self._publish_timer is None and self.on_snapshot is not None:
+            self._publish_timer = asyncio.get_running_loop().call_later(STREAM_BURST_S, self._publish_now)
 
     async def _web_loop(self) -> None:
         while not self._closing:
-            started = time.monotonic()
+            self._web_due_at = float("inf")
             if not self.paused or self._web_wanted > self._web_done:
                 self._web_started += 1
                 try:
@@ -328,14 +345,33 @@ class Collector:
                     self._web_progress.set()
                     self._web_progress = asyncio.Event()
                 self._publish()
-            delay = 0.0 if self._web_wanted > self._web_done else \
-                max(0.0, self.config.poll_interval_s - (time.monotonic() - started))
+            delay = 0.0 if self._web_wanted > self._web_done else self._until_tick(self.config.poll_interval_s)
+            self._web_due_at = time.monotonic() + delay
             await self._sleep(self._web_wake, delay)
+
+    def _mid_cycle(self) -> bool:
+        """Whether a loop is in a cycle, or should have begun one by now (its timer fires a moment later
+        than another's: the loops of one tick do not wake in the same turn)."""
+        soon = time.monotonic() + 0.002
+        return any(lp.started > lp.done or lp.due_at <= soon for lp in self._loops.values()) or \
+            self._web_started > self._web_done or self._web_due_at <= soon
 
     def _publish(self) -> None:
         """Hand the new snapshot to the listener (the TUI posts it as a message that replaces an older
-        one still pending, so a busy screen draws only the newest)."""
-        if self.on_snapshot is not None:
+        one still pending, so a busy screen draws only the newest) — once the other loops' cycles that
+        run now are done too, or PUBLISH_WAIT_S from now, whichever comes first."""
+        if self.on_snapshot is None:
+            return
+        if not self._mid_cycle():
+            self._publish_now()
+        elif self._publish_timer is None:
+            self._publish_timer = asyncio.get_running_loop().call_later(PUBLISH_WAIT_S, self._publish_now)
+
+    def _publish_now(self) -> None:
+        if self._publish_timer is not None:
+            self._publish_timer.cancel()
+            self._publish_timer = None
+        if self.on_snapshot is not None and not self._closing:
             self.on_snapshot(self.snapshot())
 
     async def close(self) -> None:
@@ -343,6 +379,9 @@ class Collector:
         `errors` (it was raised through `run()` already)."""
         self.errors: list[BaseException] = []
         self._closing = True  # a loop whose cancel was swallowed (3.11's wait_for can) ends at its next turn
+        if self._publish_timer is not None:
+            self._publish_timer.cancel()
+            self._publish_timer = None
         for task in self._tasks:
             while not task.done():
                 task.cancel()

@@ -178,6 +178,7 @@ class Config:
     poll_interval_s: float = 1.0
     command_timeout_s: float = 5.0
     streams: bool = True  # follow each node's changes (VIP, failover log, DRBD 9) on one long-lived channel
+    notifications: bool = True  # the TUI's toast and bell on a VIP move, a node unreachable, Galera not Primary
     actions: ActionsConfig = field(default_factory=ActionsConfig)
     record: RecordConfig = field(default_factory=RecordConfig)
 
@@ -342,7 +343,7 @@ def parse(text: str, path: Path) -> Config:
         raise ConfigError(f"{path}: the file is empty; see config.example.yaml")
     top = _Reader(path, root)
     m = top.mapping({"nodes", "vip", "keepalived", "drbd", "mariadb", "failover_log", "web", "poll_interval_s",
-                     "command_timeout_s", "actions", "streams", "record"})
+                     "command_timeout_s", "actions", "streams", "notifications", "record"})
     for required in ("nodes", "vip"):
         if required not in m:
             raise top.error(f"missing `{required}`")
@@ -386,6 +387,8 @@ def parse(text: str, path: Path) -> Config:
         kwargs["command_timeout_s"] = m["command_timeout_s"].number(0.5, 120)
     if "streams" in m:
         kwargs["streams"] = m["streams"].boolean()
+    if "notifications" in m:
+        kwargs["notifications"] = m["notifications"].boolean()
     kwargs["actions"] = _section(m.get("actions"), ActionsConfig, {
         "read_only": _Reader.boolean, "maintenance_file": abs_path,
     })

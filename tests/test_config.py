@@ -226,3 +226,14 @@ def test_the_example_states_the_maintenance_hook_rules():
     assert "basename" in text and "track_file" in text
     assert "-50" not in text  # hatui computes the value; on the seed lab it writes -40 (tests/test_actions.py)
     assert "(see docs)" not in text
+
+
+def test_notifications_key(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(GOOD)
+    assert load(str(path)).notifications is True  # on unless turned off
+    path.write_text(GOOD + "notifications: false\n")
+    assert load(str(path)).notifications is False
+    path.write_text(GOOD + "notifications: maybe\n")
+    with pytest.raises(ConfigError, match="notifications"):
+        load(str(path))

@@ -780,3 +780,16 @@ def test_dump_and_dump_xml_as_drbd_utils(tmp_path: Path, version: str) -> None:
     assert x[0].option("handlers", "split-brain") == "/usr/lib/drbd/notify-split-brain.sh root"
     bad = pair.adm("node1", "dump", "r9")
     assert bad.returncode == 1 and "'r9' not defined in your config (for this host)." in bad.stderr
+
+
+def test_a_query_starts_without_the_dump_and_daemon_modules(tmp_path):
+    """hatui runs `drbdsetup events2 --now` on every DRBD 9 poll: the emulator must start like the C tool
+    does, not import the config dump's xml/urllib/http/email chain, subprocess or the kernel daemon's
+    socket/queue/signal (190 ms of imports on the loaded lab machine, the whole of a poll's latency)."""
+    pyz = build_zipapp(tmp_path / "drbdemu.pyz")
+    heavy = ("subprocess", "xml.sax.saxutils", "urllib.request", "http.client", "email.parser", "socket",
+             "queue", "signal")
+    probe = f"import sys; sys.path.insert(0, {str(pyz)!r}); import drbdemu.cli; " \
+            f"print(' '.join(m for m in {heavy!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -350,3 +350,19 @@ def test_where_events2_now_fails_drbdadm_status_is_read(tmp_path):
                                       parts["drbd_status"])
     assert (r.role, r.connection_state, r.disk_state, r.peer_disk_state) == ("Primary", "Connected", "UpToDate",
                                                                             "UpToDate")
+
+
+def test_a_role_change_from_the_events2_stream_is_applied_to_the_last_poll():
+    """drbd-utils' own events2 sample: the state before its last line, then that line from the stream."""
+    lines = fx("events2/drbd-utils-test-events2-all-create-change-plain.txt").splitlines()
+    (before,) = drbd.parse_events2("\n".join(lines[:-1])).value.resources
+    assert before.role == "Secondary"
+    (after,) = drbd.apply_role_event((before,), lines[-1])  # change resource ... role:Primary
+    assert after.role == "Primary" and after.peer_role == before.peer_role
+    (peer,) = drbd.apply_role_event((after,), "change connection name:some-resource peer-node-id:1 "
+                                              "conn-name:some-peer role:Primary")
+    assert peer.peer_role == "Primary" and peer.connections[0].peer_role == "Primary" and peer.role == "Primary"
+    # not a role change, another resource, or not events2: left to the poll
+    assert drbd.apply_role_event((after,), lines[6]) is None  # may_promote only
+    assert drbd.apply_role_event((after,), "change resource name:other role:Secondary") is None
+    assert drbd.apply_role_event((after,), "garbage") is None

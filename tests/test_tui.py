@@ -399,3 +399,26 @@ async def test_switchover_key_builds_the_plan_with_the_current_lock_owner():
         check = next(c for c in plan.prechecks if c.name == "no other action running")
         assert not check.ok and "bob@ws2 pid 9 drbd-resync" in check.why and not plan.runnable
         assert not app.screen.query("#confirm")
+
+
+async def test_a_snapshot_that_changes_nothing_repaints_nothing(monkeypatch):
+    """The live view gets ~3 snapshots a second (each node's poll, the web check) that mostly change
+    nothing: none of them may repaint a widget (the log's title, set again on each, repainted the whole
+    log 3 times a second: 12 ms a frame, a third of the TUI's CPU)."""
+    from textual.widget import Widget
+
+    app = app_with("healthy")
+    async with app.run_test(size=(110, 46)) as pilot:
+        await show(pilot, "healthy")
+        await pilot.pause(0.2)
+        repainted: list[str] = []
+        original = Widget.refresh
+
+        def refresh(self, *args, **kwargs):
+            repainted.append(f"{type(self).__name__}#{self.id}")
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(Widget, "refresh", refresh)
+        app.apply_snapshot(recording("healthy"))
+        await pilot.pause()
+        assert repainted == []

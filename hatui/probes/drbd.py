@@ -429,6 +429,30 @@ def parse_event_line(line: str) -> Parsed[DrbdEvent]:
     return Parsed(DrbdEvent(ts, tokens[0], tokens[1], tuple(fields), line), tuple(notes), line)
 
 
+def apply_role_event(resources: tuple[DrbdResource, ...], line: str) -> tuple[DrbdResource, ...] | None:
+    """A role change from the `drbdsetup events2` stream (`change resource name:r0 role:Secondary`, or a
+    connection's `role:` for the peer) applied to the last poll's resources; None for any other line
+    (the poll it wakes reads the rest)."""
+    ev = parse_event_line(line).value
+    if ev is None or ev.action != "change" or ev.object not in ("resource", "connection"):
+        return None
+    fields = dict(ev.fields)
+    role, name = fields.get("role"), fields.get("name")
+    if not role or not name or not any(r.name == name for r in resources):
+        return None
+    out = []
+    for r in resources:
+        if r.name != name:
+            out.append(r)
+        elif ev.object == "resource":
+            out.append(replace(r, role=role))
+        elif len(r.connections) <= 1:  # a pair: the one peer (and its summary)
+            out.append(replace(r, peer_role=role, connections=tuple(replace(c, peer_role=role) for c in r.connections)))
+        else:
+            return None
+    return tuple(out)
+
+
 class _Fold:
     """The state events2 describes, updated event by event."""
 

@@ -179,6 +179,12 @@ def parse_grastate(text: str) -> Parsed[GraState]:
 
 
 # ---- what the live loop runs ------------------------------------------------------------------------
+class QueryStillRunning(TimeoutError):
+    """The previous wsrep query (or its connect) has not returned yet: the node is slow, not gone, and the
+    connection it is using must be kept (closing it would make every next cycle connect again, which on a
+    node 300 ms away takes longer than a cycle: it never answered again)."""
+
+
 class WsrepReader:
     """One node's MariaDB connection (kept open between cycles) and its wsrep status query.
     pymysql connections are not thread-safe (threadsafety = 1): `query()` runs in a worker thread, one
@@ -195,7 +201,7 @@ class WsrepReader:
     def query(self, **endpoint: Any) -> list[tuple[str, str]]:
         """`endpoint`: pymysql's `unix_socket=` or `host=`/`port=` of the forward to the node's socket."""
         if not self._busy.acquire(blocking=False):
-            raise TimeoutError("the previous wsrep query has not returned yet")
+            raise QueryStillRunning("the previous wsrep query has not returned yet")
         try:
             if self._discard:
                 self._close_now()
@@ -234,6 +240,8 @@ class WsrepReader:
 
 def mysql_why(exc: BaseException) -> str:
     """Why the wsrep query failed, in words (pymysql puts its message last)."""
+    if isinstance(exc, QueryStillRunning):
+        return "MariaDB has not answered the previous cycle's query yet"
     if isinstance(exc, TimeoutError):
         return "MariaDB did not answer in time"
     if isinstance(exc, pymysql.MySQLError) and exc.args:

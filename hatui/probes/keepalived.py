@@ -332,6 +332,19 @@ _IP_RE = re.compile(r"^(?P<idx>\d+):\s+(?P<ifname>[^\s@]+)(?:@\S+)?\s+(?P<fam>in
 _IP_SKIP_NEXT = frozenset({"brd", "peer", "metric", "proto"})
 
 
+def apply_addr_event(addresses: tuple[IpAddress, ...], line: str) -> tuple[IpAddress, ...] | None:
+    """One line of `ip -o monitor address` (an address added, or `Deleted …`) applied to a node's
+    addresses; None for a line not understood (the poll it triggers tells)."""
+    deleted = line.startswith("Deleted ")
+    parsed = parse_ip_addr(line.removeprefix("Deleted "))
+    if not parsed.value or parsed.unparsed:
+        return None
+    key = lambda a: (a.ifname, a.family, a.address, a.prefix_len)  # noqa: E731
+    changed = {key(a) for a in parsed.value}
+    kept = tuple(a for a in addresses if key(a) not in changed)
+    return kept if deleted else kept + parsed.value
+
+
 @never_raises()
 def parse_ip_addr(text: str) -> Parsed[tuple[IpAddress, ...]]:
     """`ip -o addr show` (one line per address; link lines are skipped)."""

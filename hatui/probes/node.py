@@ -29,14 +29,18 @@ class NodeReader:
 
     def stream_command(self) -> str:
         """ONE long-lived command on its own channel that prints a tag line whenever something this node
-        shows changes: an address (the VIP), a failover-log line, a DRBD 9 state.  The loop polls at once
+        shows changes, tag and line: an address (`addr <the ip -o monitor line>`), a failover-log line
+        (`log <line>`), a DRBD 9 state (`drbd <the events2 line>`).  The loop polls at once
         on a tag, so a change is on screen within a round trip; the polls stay the source of truth (and
         the safety net when a stream stops)."""
         cfg = self.config
         parts = {"addr": keepalived.ADDR_MONITOR_COMMAND, "log": failover_log.follow_command(cfg.failover_log),
                  "drbd": drbd.events_follow_command(cfg.drbd.proc_file, cfg.drbd.resource, self.root)}
-        # bash's `read` loops: no fork per event; the tag alone crosses the network
-        jobs = [f"{{ {cmd} 2>/dev/null | while read -r _; do echo {tag}; done; }} &" for tag, cmd in parts.items()]
+        # bash's `read` loops: no fork per event; each line crosses the network after its tag: the
+        # collector shows the VIP, a DRBD 9 role or a failover-log line from it at once, before the poll
+        # it asks for (which stays the truth: it reads the log by offset, the addresses, DRBD)
+        jobs = [f"{{ {cmd} 2>/dev/null | while IFS= read -r L; do printf '%s %s\\n' {tag} \"$L\"; done; }} &"
+                for tag, cmd in parts.items()]
         # the foreground reads stdin: when hatui closes the channel it ends, and takes the jobs with it
         return "exec 2>/dev/null; " + " ".join(jobs) + " echo ready; while read -r _; do :; done; kill 0"
 

@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 from hatui.actions import registry
 from hatui.config import Config
 from hatui.model import ClusterSnapshot, FailoverEvent
+from hatui.tui.alerts import Alert, alerts
 from hatui.tui.screens.filter import FilterScreen
 from hatui.tui.screens.help import HelpScreen
 from hatui.tui.screens.main import LOG_TITLE, MainScreen
@@ -59,6 +60,7 @@ class HatuiApp(App[None]):
         Binding("g", "galera_menu", "Galera"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
+        Binding("n", "notifications", "Notifications", show=False),
     ]
 
     def __init__(self, config: Config, collector=None, read_only: bool = False,
@@ -80,6 +82,8 @@ class HatuiApp(App[None]):
         self.collector_error: str | None = None
         self._panel_cache: tuple[object, list[SnapshotPanel]] = (None, [])
         self._quit_asked = False  # quit was pressed once while an action ran (see action_quit)
+        # a toast and the bell on a VIP move, a node unreachable, Galera leaving Primary (n toggles)
+        self.notifications = config.notifications
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """False hides a binding from the footer and ignores its key: read-only mode shows no action key."""
@@ -146,11 +150,16 @@ class HatuiApp(App[None]):
     # ---- rendering --------------------------------------------------------------------------
     def apply_snapshot(self, snap: ClusterSnapshot) -> None:
         """Show `snap` (on every collector update; tests call it with recorded snapshots)."""
-        self.snapshot = snap
+        prev, self.snapshot = self.snapshot, snap
+        if self.notifications and not self.replay:  # a replay is browsed, its changes are no news
+            found = alerts(prev, snap, self.config)
+            if found:  # after the frame that shows the change: a toast's mount must not delay it
+                self.call_after_refresh(self._alert, found)
         for n in snap.nodes:
             if n.reachable:
                 self.last_ok[n.node] = snap.taken_at_epoch_s
         screen = self.get_screen_main()
+        # the DOM asked, not the panel cache: a snapshot can arrive while the screen is being torn down
         if screen is None or not screen.is_mounted or not screen.query("#findings"):
             return  # drawn by MainScreen.on_mount
         self._update_headers(screen)
@@ -161,9 +170,15 @@ class HatuiApp(App[None]):
         if self.first_frame_at is None and all(n.reachable for n in snap.nodes) and snap.web is not None:
             self.first_frame_at = time.monotonic()
 
+    def _alert(self, found: list[Alert]) -> None:
+        for a in found:
+            self.notify(a.message, severity=a.severity, timeout=10, markup=False)
+        if found:
+            self.bell()
+
     def _panels(self, screen: MainScreen) -> list[SnapshotPanel]:
         """The screen's panels, found once (the DOM is walked only when the screen is new)."""
-        if self._panel_cache[0] is not screen:
+        if self._panel_cache[0] is not screen or not self._panel_cache[1]:  # none yet: not composed yet
             self._panel_cache = (screen, [w for w in screen.walk_children() if isinstance(w, SnapshotPanel)])
         return self._panel_cache[1]
 
@@ -181,7 +196,8 @@ class HatuiApp(App[None]):
             # "live" is this node's own last answer, not the time the merged snapshot was published
             answered = node.answered_at_epoch_s if node is not None and node.answered_at_epoch_s else None
             last = answered or self.last_ok.get(n.name)
-            screen.query_one(f"#node-{n.name}", NodeHeader).show(self.config, node, last, self.clock())
+            for header in screen.query(f"#node-{n.name}").results(NodeHeader):  # none while torn down
+                header.show(self.config, node, last, self.clock())
 
     def _update_title(self) -> None:
         snap = self.snapshot
@@ -230,7 +246,9 @@ class HatuiApp(App[None]):
                 line.append(ev.raw, style=style)
             log.write(line)
         self._shown_events = events
-        log.border_title = f"{LOG_TITLE} — filter: {escape(repr(self.log_filter))}" if self.log_filter else LOG_TITLE
+        title = f"{LOG_TITLE} — filter: {escape(repr(self.log_filter))}" if self.log_filter else LOG_TITLE
+        if log.border_title != title:  # setting it repaints the whole log, even to the same text (3 times a second)
+            log.border_title = title
 
     def _tick(self) -> None:
         """Keep 'last poll N s ago' honest between snapshots."""
@@ -260,6 +278,11 @@ class HatuiApp(App[None]):
         self.notify("polling paused: the data shown gets old" if self.collector.paused else "polling resumed",
                     severity="warning" if self.collector.paused else "information")
         self._update_title()
+
+    def action_notifications(self) -> None:
+        self.notifications = not self.notifications
+        self.notify("notifications on: VIP moves, unreachable nodes, Galera leaving Primary" if self.notifications
+                    else "notifications off", timeout=3)
 
     def _can_act(self) -> bool:
         if self.replay:
@@ -340,6 +363,8 @@ class HatuiApp(App[None]):
         yield SystemCommand("Refresh now", "Poll both nodes immediately (r)", self.action_refresh)
         yield SystemCommand("Pause / resume polling", "Stop or restart polling (p)", self.action_pause)
         yield SystemCommand("Filter the failover log", "Show only lines containing a text (f)", self.action_filter)
+        yield SystemCommand("Notifications on / off", "A toast and the bell on a VIP move, a node unreachable, "
+                            "Galera leaving Primary (n)", self.action_notifications)
         yield SystemCommand("Help", "Keys and what the colours mean (?)", self.action_help)
         if not self.read_only and not self.replay:
             yield SystemCommand("Switchover", "Guided switchover to the standby (s)", self.action_switchover)

@@ -8,7 +8,6 @@ import filecmp
 import math
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 
 from .config import Config
@@ -64,6 +63,8 @@ def mirror(src: str, dst: str, checksum: bool = False) -> bool:
     """Make dst a copy of src (rsync -a --delete; a resync compares contents). Caller holds copy_lock()."""
     os.makedirs(dst, exist_ok=True)
     if shutil.which("rsync"):
+        import subprocess  # here: a query command of the emulator must start fast
+
         return subprocess.run(
             [
                 "rsync",

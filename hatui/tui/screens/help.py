@@ -20,6 +20,7 @@ KEYS = (
     ("up/down, j/k", "move between findings"),
     ("enter", "on a finding: expand it (why it matters, what to do)"),
     ("e", "expand every finding, and back"),
+    ("n", "notifications on / off: a toast and the bell on a VIP move, a node unreachable, Galera not Primary"),
     ("?", "this help"),
     ("q", "quit"),
     ("ctrl+p", "command palette: every action by name, the lock, and the colour theme"),

@@ -1,0 +1,84 @@
+"""Notifications (a toast and the bell) on a VIP move, a node becoming unreachable and Galera leaving
+Primary, between two recorded lab snapshots; `n` and the config's `notifications:` turn them off."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from hatui.tui.alerts import alerts
+from hatui.tui.app import HatuiApp
+from tests.recordings import CONFIG, recording
+
+
+def shown(app: HatuiApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def between(app: HatuiApp, pilot, first: str, second: str) -> None:
+    await pilot.pause()
+    app.apply_snapshot(recording(first))
+    await pilot.pause()
+    app.apply_snapshot(recording(second))
+    await pilot.pause()
+
+
+class Bells:
+    def __init__(self, app: HatuiApp) -> None:
+        self.count = 0
+        app.bell = self.ring  # type: ignore[method-assign]
+
+    def ring(self) -> None:
+        self.count += 1
+
+
+async def test_vip_move_between_two_snapshots_notifies_and_rings():
+    app = HatuiApp(CONFIG, collector=None)
+    bells = Bells(app)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await between(app, pilot, "healthy", "failover")
+        assert any("VIP 198.18.0.100 moved: node1 → node2" in m for m in shown(app)), shown(app)
+        assert bells.count == 1
+
+
+async def test_same_snapshot_twice_says_nothing():
+    app = HatuiApp(CONFIG, collector=None)
+    bells = Bells(app)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await between(app, pilot, "healthy", "healthy")
+        assert shown(app) == [] and bells.count == 0
+
+
+async def test_the_n_key_suppresses_them():
+    app = HatuiApp(CONFIG, collector=None)
+    bells = Bells(app)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("n")
+        assert shown(app) == ["notifications off"]
+        await between(app, pilot, "healthy", "failover")
+        assert not any("moved" in m for m in shown(app)) and bells.count == 0
+        await pilot.press("n")
+        app.apply_snapshot(recording("healthy"))  # node2 → node1: told again
+        await pilot.pause()
+        assert any("VIP 198.18.0.100 moved: node2 → node1" in m for m in shown(app))
+
+
+async def test_the_config_key_turns_them_off():
+    app = HatuiApp(replace(CONFIG, notifications=False), collector=None)
+    bells = Bells(app)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await between(app, pilot, "healthy", "failover")
+        assert shown(app) == [] and bells.count == 0
+
+
+def test_unreachable_and_galera_leaving_primary():
+    msgs = [a.message for a in alerts(recording("resync"), recording("node-down"), CONFIG)]
+    assert any(m.startswith("node1 became unreachable") for m in msgs), msgs
+    assert "node2: Galera left Primary (non-Primary)" in msgs
+    # node1 unreachable is not also "Galera left Primary": it tells nothing about Galera
+    assert not any(m.startswith("node1: Galera") for m in msgs)
+    # the VIP stayed on node2
+    assert not any("moved" in m for m in msgs)
+
+
+def test_first_snapshot_is_no_change():
+    assert alerts(None, recording("failover"), CONFIG) == []
