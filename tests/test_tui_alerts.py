@@ -82,3 +82,29 @@ def test_unreachable_and_galera_leaving_primary():
 
 def test_first_snapshot_is_no_change():
     assert alerts(None, recording("failover"), CONFIG) == []
+
+
+def _not_polled_yet(snap):
+    return replace(snap, nodes=tuple(replace(n, reachable=False, error="not polled yet", answered_at_epoch_s=None,
+                                             addresses=()) for n in snap.nodes))
+
+
+def test_no_vip_move_while_the_nodes_are_first_read():
+    """Seen at start-up in tmux: "VIP moved: no node → node1", on the lab where the VIP had not moved — the
+    snapshot before was the one in which no node had been read yet."""
+    healthy = recording("healthy")
+    assert not any("moved" in a.message for a in alerts(_not_polled_yet(healthy), healthy, CONFIG))
+    half = replace(healthy, nodes=(healthy.nodes[0], _not_polled_yet(healthy).nodes[1]))
+    assert not any("moved" in a.message for a in alerts(half, healthy, CONFIG))
+
+
+def test_a_vip_holder_that_stops_answering_is_not_a_vip_move():
+    """The VIP is not seen to move when its holder stops answering: that is the unreachable alert alone."""
+    healthy = recording("healthy")
+    gone = replace(healthy, nodes=tuple(replace(n, reachable=False, error="timed out") if n.node == "node1" else n
+                                        for n in healthy.nodes))
+    msgs = [a.message for a in alerts(healthy, gone, CONFIG)]
+    assert any(m.startswith("node1 became unreachable") for m in msgs) and not any("moved" in m for m in msgs), msgs
+    # ...but a move the survivor shows is one
+    taken = recording("node-down")  # node1 unreachable, node2 holds the VIP
+    assert any("moved" in a.message and "node2" in a.message for a in alerts(healthy, taken, CONFIG))

@@ -32,7 +32,10 @@ def alerts(prev: ClusterSnapshot | None, new: ClusterSnapshot, cfg: Config) -> l
         return []
     out: list[Alert] = []
     before, after = prev.vip_holders(cfg.vip), new.vip_holders(cfg.vip)
-    if before != after:
+    # a move is what a node that answered both times shows: a node read for the first time (start-up) or
+    # one that stops answering changes the holders seen, not where the VIP is (the latter has its own alert)
+    both = {n.node for n in new.nodes if n.reachable} & {n.node for n in prev.nodes if n.reachable}
+    if [x for x in before if x in both] != [x for x in after if x in both]:
         where = " and ".join(after) if after else "no node"
         out.append(Alert(f"VIP {cfg.vip} moved: {' and '.join(before) or 'no node'} → {where}",
                          "information" if len(after) == 1 else "error"))
