@@ -422,3 +422,28 @@ async def test_a_snapshot_that_changes_nothing_repaints_nothing(monkeypatch):
         app.apply_snapshot(recording("healthy"))
         await pilot.pause()
         assert repainted == []
+
+
+async def test_the_wizards_progress_wraps_at_its_own_width_on_80_columns():
+    """Seen in tmux at 80x24: the progress lines were wrapped at RichLog's default minimum of 78 columns,
+    wider than the wizard's log, so the end of each long line ("… `hatui lock break` once it ans") was cut."""
+    from textual.widgets import RichLog
+
+    from hatui.actions.switchover import plan_switchover
+    from hatui.tui.wizard import ActionWizard
+
+    app = app_with("healthy")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await show(pilot, "healthy")
+        wizard = ActionWizard(plan_switchover(recording("healthy"), CONFIG, "node2"))
+        app.push_screen(wizard)
+        await pilot.pause()
+        wizard.add_class("-started")
+        await pilot.pause()
+        log = wizard.query_one("#progress", RichLog)
+        words = "lock: node2 kept the lock (root@vm pid 6504 switchover) — `hatui lock break` once it answers"
+        log.write(words)
+        await pilot.pause()
+        width = log.scrollable_content_region.width
+        assert all(strip.cell_length <= width for strip in log.lines), (width, [s.text for s in log.lines])
+        assert "answers" in "".join(s.text for s in log.lines)

@@ -108,3 +108,33 @@ def test_a_vip_holder_that_stops_answering_is_not_a_vip_move():
     # ...but a move the survivor shows is one
     taken = recording("node-down")  # node1 unreachable, node2 holds the VIP
     assert any("moved" in a.message and "node2" in a.message for a in alerts(healthy, taken, CONFIG))
+
+
+async def test_while_an_action_runs_a_change_goes_into_its_progress_not_a_toast():
+    """Seen in tmux at 80x24: during a switchover the toasts ("VIP moved…", "node2 became unreachable…")
+    covered half of the wizard's progress, the lines the operator must read."""
+    from textual.widgets import RichLog
+
+    from hatui.actions.switchover import plan_switchover
+    from hatui.tui.wizard import ActionWizard
+
+    app = HatuiApp(CONFIG, collector=None)
+    bells = Bells(app)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.apply_snapshot(recording("healthy"))
+        await pilot.pause()
+        wizard = ActionWizard(plan_switchover(recording("healthy"), CONFIG, "node2"))
+        app.push_screen(wizard)
+        await pilot.pause()
+        wizard.running = True  # as execute() sets it, with its progress shown
+        wizard.add_class("-started")
+        await pilot.pause()
+        app.apply_snapshot(recording("failover"))
+        await pilot.pause()
+        await pilot.pause()
+        assert shown(app) == []
+        text = "".join(s.text for s in wizard.query_one("#progress", RichLog).lines)
+        assert "(seen: VIP" in text and "moved" in text, text
+        assert bells.count == 0  # a planned move is information, not an alarm
+        wizard.running = False

@@ -171,6 +171,14 @@ class HatuiApp(App[None]):
             self.first_frame_at = time.monotonic()
 
     def _alert(self, found: list[Alert]) -> None:
+        wizard = self._running_wizard()
+        if wizard is not None:
+            # an action is running: its progress is what the operator reads, and a toast would cover it (80
+            # columns); the change goes into that progress, in order, and only an error rings
+            wizard.note("; ".join(a.message for a in found))
+            if any(a.severity == "error" for a in found):
+                self.bell()
+            return
         for a in found:
             self.notify(a.message, severity=a.severity, timeout=10, markup=False)
         if found:

@@ -59,7 +59,7 @@ class ActionWizard(ModalScreen[None]):
             else:
                 yield Static("[b red]This plan cannot run[/] (see the failed pre-checks above). Nothing was changed. "
                              "Press escape.", id="state")
-            yield RichLog(id="progress", wrap=True, markup=False)
+            yield RichLog(id="progress", wrap=True, markup=False, min_width=20)  # wrap at its own width
 
     def on_mount(self) -> None:
         self.query_one(Vertical).border_title = self.plan.title
@@ -88,6 +88,10 @@ class ActionWizard(ModalScreen[None]):
         self.query_one("#state", Static).update("[b yellow]Running…[/] each step is checked before the next. "
                                                 "ctrl+a aborts (then undoes what it can).")
         self.execute()
+
+    def note(self, text: str) -> None:
+        """A change the monitor saw while the action runs, among the progress lines."""
+        self.query_one("#progress", RichLog).write(f"(seen: {text})")
 
     @work(exclusive=True)
     async def execute(self) -> None:
