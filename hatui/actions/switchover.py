@@ -43,7 +43,8 @@ def _write_value(cfg: Config, node: str, value: int) -> str:
 
 
 def _galera_ok(n: NodeSnapshot | None, cfg: Config) -> bool:
-    g = n.galera if n else None
+    # an unreachable node keeps its last data (collector._unreachable): stale, not a Synced member now
+    g = n.galera if n and n.reachable else None
     return bool(g and g.cluster_status == "Primary" and g.local_state_comment == "Synced"
                 and (g.cluster_size or 0) >= cfg.mariadb.expected_cluster_size)
 
@@ -113,7 +114,7 @@ def plan_switchover(snap: ClusterSnapshot, cfg: Config, target: str, lock_owner:
           f"VIP {cfg.vip} on {source}" if s and s.holds_vip(cfg.vip)
           else f"{target} already holds it" if t and t.holds_vip(cfg.vip) else "the VIP is not on the active node")
     for node, n in ((source, s), (target, t)):
-        g = n.galera if n else None
+        g = n.galera if n and n.reachable else None
         check(f"Galera on {node}", _galera_ok(n, cfg),
               f"{g.cluster_status}, {g.local_state_comment}, size {g.cluster_size}" if g else "MariaDB not answering")
     for node, n in ((source, s), (target, t)):
