@@ -226,11 +226,12 @@ ERRORS = [
     (BASE + "web:\n  url: \"http://x/\x07\"\n",
      "c.yaml:8: web.url: the control character U+0007 is not allowed in YAML: remove it"),
     ("\x01" + BASE, "c.yaml:1: (top level): the control character U+0001 is not allowed in YAML: remove it"),
+    ("[" * 1000, "c.yaml: not valid YAML: nested too deeply"),
 ]
 
 
 @pytest.mark.parametrize("text,message", ERRORS)
-def test_each_mistake_and_its_exact_error(text, message):  # (too deep a nesting: test_parse_robustness)
+def test_each_mistake_and_its_exact_error(text, message):
     if message is None:  # lower-case is a valid variable name
         assert parse(text, P).mariadb.password_env == "pw"
         return
