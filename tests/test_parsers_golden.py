@@ -133,6 +133,11 @@ CRAFTED = {
                   "vips": ["10.0.0.101/33", "not-an-ip", "10.0.0.102 dev eth1 set"]},
          "stats": {"invalid_authtype": 1, "authtype_mismatch": 2}},
         {"stats": {}}, 5]})),
+    "json: twice differing, full": ("json", json.dumps([
+        {"data": {"iname": "VI_1", "state": 1, "wantstate": 2, "effective_priority": 90, "master_priority": 100,
+                  "vips": ["10.0.0.100/24 dev eth0 scope global set"], "vrid": 51}},
+        {"data": {"iname": "VI_1", "state": 1, "wantstate": 1, "effective_priority": 80, "master_priority": 100,
+                  "vips": ["10.0.0.100/24 dev eth0 scope global set"], "vrid": 51}}])),
     "json: not a list": ("json", "{\"a\": 1}"),
     "json: twice differing": ("json", json.dumps([{"data": {"iname": "VI_1", "state": 2}},
                                                   {"data": {"iname": "VI_1", "state": 1}},
