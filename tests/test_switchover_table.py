@@ -315,8 +315,14 @@ def _demotion(plan: Plan) -> int:
     # node2: an unknown check counts as failing; a passing positive one adds; a None weight is ignored
     ({}, {"track_scripts": (TrackScript("chk_mysql", -20, "unknown"), TrackScript("chk_drbd", -20, "GOOD"))},
      -60, 40, 50),
-    ({}, {"track_scripts": (TrackScript("chk_up", 15, "GOOD"), TrackScript("chk_down", 15, "BAD"),
-                            TrackScript("chk_x", None, "BAD"))}, -5, 95, 105),
+    ({}, {"track_scripts": (TrackScript("chk_x", None, "BAD"), TrackScript("chk_up", 15, "GOOD"),
+                            TrackScript("chk_down", 15, "BAD"))}, -5, 95, 105),
+    ({}, {"track_scripts": (TrackScript("chk_one", 1, "GOOD"),)}, -19, 81, 91),
+    # a weight None counts nothing, a value None nothing (on either node)
+    ({"track_scripts": (TrackScript("chk_x", None, "GOOD"),)}, {}, -40, 60, 70),
+    ({"track_files": (TrackFile("maintenance", 1, 0), TrackFile("unset", 2, None))},
+     {"track_files": (TrackFile("maintenance", 1, 0), TrackFile("w", None, 3), TrackFile("v", 2, None))},
+     -40, 60, 70),
     # a positive-weight role-dependent check fails on the Secondary: it adds nothing
     ({}, {"track_scripts": (TrackScript("chk_drbd", 15, "GOOD"),)}, -20, 80, 90),
     # node2's other track files count with their value (here down), its hook does not
@@ -353,6 +359,32 @@ def test_a_target_in_maintenance_leaves_it_first():
 def test_a_node_not_in_the_config():
     for plan in (plan_switchover(HEALTHY, CONFIG, "node9"), plan_clear_maintenance(HEALTHY, CONFIG, "node9")):
         assert plan.refusal == "unknown node 'node9': one of node1, node2" and not plan.steps
+    refused = plan_switchover(HEALTHY, CONFIG, "node9")
+    assert (refused.action, refused.title, refused.target) == ("switchover", "Switchover to node9", "node9")
+    cleared = plan_clear_maintenance(HEALTHY, CONFIG, "node9")
+    assert (cleared.action, cleared.title) == ("maintenance-clear", "Clear maintenance on node9")
+
+
+def test_a_node_missing_from_the_snapshot_or_without_vrrp_data():
+    # a snapshot that does not list the target at all (not polled yet): every check on it fails, nothing raises
+    only_node1 = replace(HEALTHY, nodes=HEALTHY.nodes[:1])
+    plan = plan_switchover(only_node1, CONFIG, "node2")
+    assert failed(plan) == ["target reachable", "Galera on node2", "DRBD on node2", "node2's health checks"]
+    assert "drops to at most -10 (below node2's 0 while" in plan.steps[0].effect  # 100 + (0 - 10 - 100)
+    only_node2 = replace(HEALTHY, nodes=HEALTHY.nodes[1:])
+    plan = plan_switchover(only_node2, CONFIG, "node2")
+    assert "active node reachable" in failed(plan) and plan.refusal is None
+    # no VRRP data on either side: the most the source reaches and the target's floor are 0
+    blind = with_node(with_node(HEALTHY, "node1", vrrp=()), "node2", vrrp=())
+    demote = plan_switchover(blind, CONFIG, "node2").steps[0]
+    assert demote.effect.startswith("node1's priority drops to at most -10 (below node2's 0 while")
+
+
+def test_galera_size_unknown_fails_even_where_one_member_is_expected():
+    cfg = replace(CONFIG, mariadb=replace(CONFIG.mariadb, expected_cluster_size=1))
+    assert plan_switchover(_galera(HEALTHY, "node2", cluster_size=1), cfg, "node2").runnable
+    plan = plan_switchover(_galera(HEALTHY, "node2", cluster_size=None), cfg, "node2")
+    assert failed(plan) == ["Galera on node2"]
 
 
 # ---- clearing maintenance --------------------------------------------------------------------------------
