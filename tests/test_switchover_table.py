@@ -378,6 +378,7 @@ def test_a_node_missing_from_the_snapshot_or_without_vrrp_data():
     blind = with_node(with_node(HEALTHY, "node1", vrrp=()), "node2", vrrp=())
     demote = plan_switchover(blind, CONFIG, "node2").steps[0]
     assert demote.effect.startswith("node1's priority drops to at most -10 (below node2's 0 while")
+    assert demote.command == "printf '%s\\n' -10 > /etc/keepalived/maintenance"
 
 
 def test_galera_size_unknown_fails_even_where_one_member_is_expected():
