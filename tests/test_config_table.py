@@ -360,3 +360,39 @@ def test_the_password_is_read_at_connect_time(tmp_path, monkeypatch):
     f.chmod(0o600)
     cfg = parse(BASE + f"mariadb:\n  password_file: {f}\n", P)
     assert cfg.mariadb.password() == "from-file"
+
+
+TOP = "vip: 1\nnodes:\n  - name: a\n    host: b\n  - name: c\n    host: d\nweb:\n  url: x\n"
+FOLDED = "web:\n  expect_text: >\n    one\n    two\n  url: x\nvip: 1\n"
+LIST = "nodes:\n  - a\n  -\n    b\n  - c\nx: 1\n"
+
+
+@pytest.mark.parametrize("text,keys", [
+    (TOP, ["(top level)", "vip", "nodes", "nodes[0].name", "nodes[0].host", "nodes[1].name", "nodes[1].host", "web",
+           "web.url", "web", "(top level)"]),
+    (FOLDED, ["(top level)", "web", "web.expect_text", "web.expect_text", "web.expect_text", "web.url", "vip",
+              "(top level)"]),
+    (LIST, ["(top level)", "nodes", "nodes[0]", "nodes", "nodes[1]", "nodes[2]", "x", "(top level)"]),
+    ("[", ["(top level)"] * 3), ("? [a]\n: 1\n", ["(top level)"] * 3),
+])
+def test_the_key_named_for_a_line_of_a_file_that_cannot_be_read_whole(text, keys):
+    """What an encoding or control-character error names as its place: the innermost key whose value spans the
+    line (lines counted from 1; 0 and past the end: the top level)."""
+    from hatui.config import _key_at_line
+
+    assert [_key_at_line(text, line) for line in range(len(keys))] == keys
+
+
+def test_a_bad_byte_is_located_in_a_list_item(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_bytes(BASE.replace("host: 10.0.0.2", "host: h\xe9st").encode("latin1"))
+    with pytest.raises(ConfigError) as err:
+        load(str(f))
+    assert str(err.value) == (f"{f}:5: nodes[1].host: byte 0xe9 at column 12 is not UTF-8: save the file as UTF-8 "
+                              "(e.g. `iconv -f latin1 -t utf-8`)")
+
+
+def test_a_jump_host_with_a_stray_bracket():
+    with pytest.raises(ValueError) as err:
+        parse_jump_host("[::1]]:22")
+    assert str(err.value) == "'[::1]]:22': expected [IPv6 address] or [IPv6 address]:port"
