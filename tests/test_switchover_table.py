@@ -443,3 +443,63 @@ def test_clear_maintenance_without_the_hook_or_vrrp_data_is_refused():
         assert not plan.runnable and not plan.steps
         assert [(c.name, c.ok, c.why) for c in plan.prechecks] == [
             ("node1 reachable with the hook", False, "no VRRP data or no maintenance track_file")]
+
+
+def test_the_plans_name_their_action_target_and_nodes():
+    plan = plan_switchover(HEALTHY, CONFIG, "node2")
+    assert (plan.action, plan.title, plan.target) == ("switchover", "Switchover to node2", "node2")
+    hookless = plan_switchover(_vrrp(HEALTHY, "node1", track_files=()), CONFIG, "node2")
+    assert (hookless.action, hookless.title, hookless.target, hookless.steps) == (
+        "switchover", "Switchover to node2", "node2", ())
+    assert [c.name for c in hookless.prechecks] == [c.name for c in plan.prechecks]
+    clear = plan_clear_maintenance(_pinned(switched(), "node1", -40, 40), CONFIG, "node1")
+    assert (clear.action, clear.target) == ("maintenance-clear", "node1")
+    refused = plan_clear_maintenance(HEALTHY, CONFIG, "node1")  # hook at 0 is still a hook
+    assert refused.runnable
+    nohook = plan_clear_maintenance(_vrrp(HEALTHY, "node1", track_files=()), CONFIG, "node1")
+    assert (nohook.action, nohook.title, nohook.target, nohook.steps) == (
+        "maintenance-clear", "Clear maintenance on node1", "node1", ())
+
+
+def test_an_unreachable_target_without_an_error_text():
+    plan = plan_switchover(with_node(HEALTHY, "node2", reachable=False, error=None), CONFIG, "node2")
+    assert check(plan, "target reachable").why == ""
+
+
+def test_without_vrrp_data_on_the_source_the_undo_writes_0():
+    demote = plan_switchover(with_node(HEALTHY, "node1", vrrp=()), CONFIG, "node2").steps[0]
+    assert demote.undo == "printf '%s\\n' 0 > /etc/keepalived/maintenance"
+
+
+def test_clear_maintenance_on_a_pair_missing_from_the_snapshot():
+    pinned = _pinned(switched(), "node1", -40, 40)
+    alone = replace(pinned, nodes=pinned.nodes[:1])  # node2 not polled yet
+    plan = plan_clear_maintenance(alone, CONFIG, "node1")
+    assert plan.runnable and plan.notes == ()
+    missing = plan_clear_maintenance(replace(pinned, nodes=pinned.nodes[1:]), CONFIG, "node1")
+    assert not missing.runnable and missing.prechecks[0].name == "node1 reachable with the hook"
+
+
+def test_clear_maintenance_warns_against_an_unknown_priority_from_1_up():
+    # the other node's priority unknown counts as 0: a node returning to 1 would preempt it
+    snap = _vrrp(_pinned(switched(), "node1", 0, 1), "node2", effective_priority=None)
+    assert plan_clear_maintenance(snap, CONFIG, "node1").notes
+
+
+SUDO_CONFIG = replace(CONFIG, nodes=tuple(replace(n, user="hatui", become="sudo") for n in CONFIG.nodes))
+
+
+def test_the_steps_through_sudo():
+    """With `become: sudo` every write is one exact command through sudo, on the node it is for."""
+    plan = plan_switchover(_vrrp(HEALTHY, "node2", track_files=(TrackFile("maintenance", 1, -30),)),
+                           SUDO_CONFIG, "node2")
+    tee = "sudo -n tee /etc/keepalived/maintenance >/dev/null"
+    assert [(s.node, s.command, s.undo) for s in plan.steps] == [
+        ("node2", f"printf '%s\\n' 0 | {tee}", f"printf '%s\\n' -30 | {tee}"),
+        ("node1", f"printf '%s\\n' -40 | {tee}", f"printf '%s\\n' 0 | {tee}"),
+        ("node1", "if mountpoint -q /mnt/drbd; then sudo -n umount /mnt/drbd; fi; sudo -n drbdadm secondary r0", None),
+        ("node2", "sudo -n drbdadm primary r0 && sudo -n mount /dev/drbd0 /mnt/drbd", None),
+    ]
+    clear = plan_clear_maintenance(_pinned(switched(), "node1", -40, 40), SUDO_CONFIG, "node1")
+    assert (clear.steps[0].command, clear.steps[0].undo) == (f"printf '%s\\n' 0 | {tee}",
+                                                              f"printf '%s\\n' -40 | {tee}")
