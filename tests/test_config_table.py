@@ -3,6 +3,7 @@ error an operator reads for each mistake (file:line: key: what is wrong; what is
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -396,3 +397,38 @@ def test_a_jump_host_with_a_stray_bracket():
     with pytest.raises(ValueError) as err:
         parse_jump_host("[::1]]:22")
     assert str(err.value) == "'[::1]]:22': expected [IPv6 address] or [IPv6 address]:port"
+
+
+def test_a_private_file_owned_by_another_user_is_refused(tmp_path):
+    f = tmp_path / "key"
+    f.write_text("k")
+    f.chmod(0o600)
+    try:
+        os.chown(f, 1, -1)  # needs root (the lab's machine); elsewhere the owner cannot be changed
+    except PermissionError:
+        pytest.skip("changing a file's owner needs root")
+    with pytest.raises(PermissionError) as err:
+        check_private_file(f, "SSH key", secret=True)
+    assert str(err.value) == (f"SSH key {f} is owned by uid 1, not by you (uid {os.getuid()}): refused; fix: chown "
+                              f"{os.getuid()} {f}")
+
+
+def test_only_group_or_other_write_matters_for_a_file_that_is_not_secret(tmp_path):
+    f = tmp_path / "known_hosts"
+    f.write_text("x")
+    for mode in (0o644, 0o645, 0o654, 0o755):
+        f.chmod(mode)
+        assert check_private_file(f, "known_hosts", secret=False) == f, oct(mode)
+
+
+def test_a_bad_byte_after_a_leading_empty_line(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_bytes(b"\n" + BASE.replace("vip: 10.0.0.100", "vip: 10.0.0.1\xe9").encode("latin1"))
+    with pytest.raises(ConfigError) as err:
+        load(str(f))
+    assert str(err.value) == (f"{f}:7: vip: byte 0xe9 at column 14 is not UTF-8: save the file as UTF-8 "
+                              "(e.g. `iconv -f latin1 -t utf-8`)")
+    f.write_bytes(b"\n\xe9")
+    with pytest.raises(ConfigError) as err:
+        load(str(f))
+    assert str(err.value).startswith(f"{f}:2: (top level): byte 0xe9 at column 1 is not UTF-8")
