@@ -70,6 +70,7 @@ SCENARIOS: dict[str, ClusterSnapshot] = {
                                                          since_epoch_s=T0 - 60),
     "stream restarting": with_node(CLEAN, "node2", stream="restarting in 2 s"),
     "stream starting": with_node(CLEAN, "node2", stream="starting"),
+    "stream up": with_node(CLEAN, "node2", stream="up"),
     "keepalived down": with_node(CLEAN, "node2", keepalived_running=False),
     # ---- the VIP
     "vip on both": add_vip(CLEAN, "node2"),
@@ -108,6 +109,9 @@ SCENARIOS: dict[str, ClusterSnapshot] = {
     "galera state unknown": galera(CLEAN, "node2", local_state_comment=None, cluster_status=None),
     "galera uuid mismatch": galera(CLEAN, "node2", cluster_state_uuid="00000000-0000-0000-0000-000000000001"),
     "galera uuid unknown": galera(CLEAN, "node2", cluster_state_uuid=None),
+    # a non-Primary node's UUID is not compared (it is not in the cluster)
+    "galera non-primary, other uuid": galera(CLEAN, "node2", cluster_status="non-Primary",
+                                             cluster_state_uuid="00000000-0000-0000-0000-000000000001"),
     # ---- the web page
     "web down": web(CLEAN, ok=False, error="timed out", node=None),
     "web from the standby": web(CLEAN, node="node2"),
@@ -142,6 +146,17 @@ SCENARIOS: dict[str, ClusterSnapshot] = {
     "standby other check fails": vrrp(CLEAN, "node2", effective_priority=70, track_scripts=(
         TrackScript("chk_web", -20, "BAD"), TrackScript("chk_plus", 10, "BAD"), TrackScript("chk_none", None, "BAD"),
         TrackScript("chk_ok", -20, "GOOD"))),
+    "standby weight unknown first": vrrp(CLEAN, "node2", track_scripts=(
+        TrackScript("chk_x", None, "BAD"), TrackScript("chk_up", 30, "GOOD")), effective_priority=120),
+    "track file value unknown": vrrp(CLEAN, "node2", track_files=(TrackFile("extra", 2, None),)),
+    "standby drbd check fails, disconnected": drbd(vrrp(CLEAN, "node2", effective_priority=70, track_scripts=(
+        TrackScript("chk_drbd", -20, "BAD"),)), "node2", connection_state="Connecting"),
+    "standby drbd check fails, primary": drbd(vrrp(CLEAN, "node2", effective_priority=70, track_scripts=(
+        TrackScript("chk_drbd", -20, "BAD"),)), "node2", role="Primary"),
+    "standby mysql check fails, galera donor": galera(vrrp(CLEAN, "node2", effective_priority=70, track_scripts=(
+        TrackScript("chk_mysql", -20, "BAD"),)), "node2", local_state_comment="Donor/Desynced"),
+    "standby mysql check fails, galera non-primary": galera(vrrp(CLEAN, "node2", effective_priority=70, track_scripts=(
+        TrackScript("chk_mysql", -20, "BAD"),)), "node2", cluster_status="non-Primary"),
     "standby pinned and penalised": pinned(vrrp(CLEAN, "node2", track_scripts=(TrackScript("chk_drbd", -20, "BAD"),)),
                                            "node2", -5, 65),
     "standby effective unknown": vrrp(H, "node2", effective_priority=None),

@@ -152,6 +152,18 @@ EXPECTED = {
     "no master": ("", ["ok healthy"]),
     "three-node galera": ("iii", ["warning galera-size node1", "warning galera-size node2"]),
     "priorities clamped": ("www", ["warning standby-penalised node2"]),
+    "stream up": ("wii", ["ok healthy"]),
+    "galera non-primary, other uuid": ("wii", ["critical galera-non-primary node2"]),
+    "standby weight unknown first": ("wii", ["ok healthy"]),
+    "track file value unknown": ("wii", ["ok healthy"]),
+    "standby drbd check fails, disconnected": ("wwi", ["warning drbd-disconnected node2",
+                                                       "warning standby-penalised node2"]),
+    "standby drbd check fails, primary": ("wwi", ["critical drbd-dual-primary node1 node2",
+                                                  "warning standby-penalised node2"]),
+    "standby mysql check fails, galera donor": ("wwi", ["warning galera-not-synced node2",
+                                                        "warning standby-penalised node2"]),
+    "standby mysql check fails, galera non-primary": ("wwi", ["critical galera-non-primary node2",
+                                                              "warning standby-penalised node2"]),
 }
 
 
