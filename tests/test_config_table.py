@@ -227,6 +227,13 @@ ERRORS = [
     (BASE + "web:\n  url: \"http://x/\x07\"\n",
      "c.yaml:8: web.url: the control character U+0007 is not allowed in YAML: remove it"),
     ("\x01" + BASE, "c.yaml:1: (top level): the control character U+0001 is not allowed in YAML: remove it"),
+    ("\n" + BASE + "web:\n  url: \"http://x/\x07\"\n",
+     "c.yaml:9: web.url: the control character U+0007 is not allowed in YAML: remove it"),
+    (BASE.replace("host: 10.0.0.2", "host: ''"),
+     "c.yaml:5: nodes[1].host: expected text (a host name or address), got ''"),
+    # a key that is not a plain value (a YAML complex key) has no name to give
+    ("? [a]\n: 1\n", "c.yaml:1: None: unknown key; expected one of: actions, command_timeout_s, drbd, failover_log, "
+                    "keepalived, mariadb, nodes, poll_interval_s, record, streams, vip, web"),
     ("[" * 1000, "c.yaml: not valid YAML: nested too deeply"),
 ]
 
@@ -279,7 +286,7 @@ def test_parse_host(text, host):
     assert parse_host(text) == host
 
 
-@pytest.mark.parametrize("text", ["a" * 254, "[db1]", "-a", "a b", "", "[10.0.0.1]", "a/b"])
+@pytest.mark.parametrize("text", ["a" * 254, "[db1]", "-a", "a b", "", "[10.0.0.1]", "a/b", "[::1", "::1]"])
 def test_parse_host_refuses(text):
     with pytest.raises(ValueError) as err:
         parse_host(text)
