@@ -92,6 +92,11 @@ CRAFTED = {
         "2026-01-01T00:00:00.000000+00:00 change resource name:r1 role:Primary\n"
         "2026-13-01T00:00:00 change resource name:r1 role:Primary\nnotastamp change resource name:r1 role:x\n"
         "change resource name:r1 bare\nchange resource role:Primary\n")),
+    "events2: progress at the edges": ("events2", "".join(
+        f"exists device name:r{i} volume:0 disk:Inconsistent size:{size}\n"
+        f"exists peer-device name:r{i} conn-name:peer volume:0 replication:SyncTarget out-of-sync:{oos}\n"
+        f"exists resource name:r{i} role:Secondary\n"
+        for i, (size, oos) in enumerate(((1, 0), (3, 1), (5, 5), (0, 0), (8, 0)))) + "exists -\n"),
     "events2: second dump": ("events2", ("exists resource name:r0 role:Primary\nexists -\n"
                                          "exists resource name:r1 role:Secondary\nexists -\n")),
     "events2: nothing": ("events2", "garbage\n"),
@@ -122,6 +127,12 @@ CRAFTED = {
     "error: nothing": ("error", ""),
     "error: nested command": ("error", (
         "Command 'x' terminated with exit code 1' terminated with exit code 2\n")),
+    "error: long exit code": ("error", "Command 'x' terminated with exit code 1234567890123\n"),
+    "error: words after the exit code": ("error", "Command 'x' terminated with exit code 17 more words\n"),
+    "error: two command heads": ("error", "Command 'a Command 'b' terminated with exit code 1\n"),
+    "error: tail before the head": ("error", "' terminated with exit code 5 Command 'x\n"),
+    "error: object with a colon": ("error", "a:b: State change failed: (-1) Multiple primaries not allowed\n"),
+    "error: no object": ("error", ": State change failed: (-12) Device is held open by someone\n"),
     "error: command without a number": ("error", "Command 'x' terminated with exit code zz\n"),
     "json: odd items": ("json", json.dumps({"vrrp": [
         {"data": {"iname": "VI_1", "state": 7, "wantstate": 2, "base_priority": 100.0, "effective_priority": True,
@@ -138,6 +149,10 @@ CRAFTED = {
                   "vips": ["10.0.0.100/24 dev eth0 scope global set"], "vrid": 51}},
         {"data": {"iname": "VI_1", "state": 1, "wantstate": 1, "effective_priority": 80, "master_priority": 100,
                   "vips": ["10.0.0.100/24 dev eth0 scope global set"], "vrid": 51}}])),
+    "data: twice differing": ("data", (
+        "------< VRRP Topology >------\n VRRP Instance = VI_1\n   State = BACKUP\n   Master router = 10.0.0.1\n"
+        "   Master priority = 100\n   Wantstate = BACKUP\n   Effective priority = 90\n"
+        " VRRP Instance = VI_1\n   State = BACKUP\n   Master router = 10.0.0.2\n   Master priority = 100\n")),
     "json: not a list": ("json", "{\"a\": 1}"),
     "json: twice differing": ("json", json.dumps([{"data": {"iname": "VI_1", "state": 2}},
                                                   {"data": {"iname": "VI_1", "state": 1}},
@@ -158,7 +173,8 @@ CRAFTED = {
 def _run(kind: str, text: str):
     parser = {"status": drbd.parse_drbdadm_status, "events2": drbd.parse_events2, "proc": drbd.parse_proc_drbd,
               "error": drbd.parse_drbd_error, "error exit 3": lambda t: drbd.parse_drbd_error(t, 3),
-              "json": keepalived.parse_keepalived_json, "ip": keepalived.parse_ip_addr}[kind]
+              "json": keepalived.parse_keepalived_json, "data": keepalived.parse_keepalived_data,
+              "ip": keepalived.parse_ip_addr}[kind]
     return parser(text)
 
 

@@ -226,3 +226,25 @@ def test_drbd_from_raw_picks_the_source_there_is():
         (), ["DRBD: no status (no /proc/drbd, and drbdsetup and drbdadm printed nothing)"])
     res, notes = drbd.drbd_from_raw("", "", "/dev/drbd0", "r0", "# No currently configured DRBD found.\n")
     assert res == () and notes == []
+
+
+def test_the_first_cycle_learns_the_signals_and_waits_for_both_dumps():
+    assert keepalived.signums_command() == (
+        "J=$(keepalived --signum=JSON 2>/dev/null); D=$(keepalived --signum=DATA 2>/dev/null); echo $J $D; "
+        f"if {IS_KA}; then "
+        "M() { stat -c %.9Y /tmp/keepalived.json /tmp/keepalived.data 2>/dev/null | tr '\\n' ' '; }; "
+        "B=$(M); [ -n \"$J\" ] && kill -\"$J\" \"$P\"; [ -n \"$D\" ] && kill -\"$D\" \"$P\"; "
+        "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do "
+        "A=$(M); [ \"$A\" != \"$B\" ] && [ $(echo $A | wc -w) -ge 2 ] && break; sleep 0.05; done; fi")
+    assert keepalived.pid_command(root=SUDO) == IS_KA_SUDO + ' && echo "$P"'
+    assert keepalived.pid_command("/run/k.pid").startswith("read -r P < /run/k.pid 2>/dev/null && kill -0")
+
+
+def test_a_data_dump_read_this_cycle_is_not_fetched_again():
+    r = KeepalivedReader()
+    r.signums, r.last_data, r.key_at_data = (36, 10), CommandResult(0, "old"), ("old key",)
+    node = Node()
+    res = {"ka_pid": CommandResult(0, "1"), "ka_json": CommandResult(0, _json(1, 80)),
+           "ka_data": CommandResult(0, "new")}
+    asyncio.run(r.absorb(res, node.run_more))
+    assert node.more == [] and r.last_data.output == "new" and r.key_at_data == vrrp_key(_json(1, 80))
