@@ -68,6 +68,7 @@ SCENARIOS: dict[str, ClusterSnapshot] = {
     "unreachable 125 s": unreachable(CLEAN, "node2", error=None, since_epoch_s=T0 - 125.5),
     "unreachable 60 s, since in the future": unreachable(unreachable(CLEAN, "node1", since_epoch_s=T0 + 5), "node2",
                                                          since_epoch_s=T0 - 60),
+    "unreachable, since unknown": unreachable(CLEAN, "node2", error="timed out", since_epoch_s=None),
     "stream restarting": with_node(CLEAN, "node2", stream="restarting in 2 s"),
     "stream starting": with_node(CLEAN, "node2", stream="starting"),
     "stream up": with_node(CLEAN, "node2", stream="up"),
@@ -157,6 +158,11 @@ SCENARIOS: dict[str, ClusterSnapshot] = {
         TrackScript("chk_mysql", -20, "BAD"),)), "node2", local_state_comment="Donor/Desynced"),
     "standby mysql check fails, galera non-primary": galera(vrrp(CLEAN, "node2", effective_priority=70, track_scripts=(
         TrackScript("chk_mysql", -20, "BAD"),)), "node2", cluster_status="non-Primary"),
+    "standby galera check fails, galera fine": vrrp(CLEAN, "node2", effective_priority=70, track_scripts=(
+        TrackScript("chk_galera", -20, "BAD"),)),
+    "standby two by design, two files": vrrp(CLEAN, "node2", effective_priority=40, track_scripts=(
+        TrackScript("chk_drbd", -20, "BAD"), TrackScript("chk_drbd_role", -20, "BAD")), track_files=(
+        TrackFile("maintenance", 1, -5), TrackFile("pin2", 2, -1))),
     "standby pinned and penalised": pinned(vrrp(CLEAN, "node2", track_scripts=(TrackScript("chk_drbd", -20, "BAD"),)),
                                            "node2", -5, 65),
     "standby effective unknown": vrrp(H, "node2", effective_priority=None),

@@ -164,6 +164,9 @@ EXPECTED = {
                                                         "warning standby-penalised node2"]),
     "standby mysql check fails, galera non-primary": ("wwi", ["critical galera-non-primary node2",
                                                               "warning standby-penalised node2"]),
+    "unreachable, since unknown": ("", ["critical node-unreachable node2"]),
+    "standby galera check fails, galera fine": ("wwi", ["warning standby-penalised node2"]),
+    "standby two by design, two files": ("www", ["warning maintenance-pin node2", "warning standby-penalised node2"]),
 }
 
 

@@ -97,6 +97,25 @@ CRAFTED = {
         f"exists peer-device name:r{i} conn-name:peer volume:0 replication:SyncTarget out-of-sync:{oos}\n"
         f"exists resource name:r{i} role:Secondary\n"
         for i, (size, oos) in enumerate(((1, 0), (3, 1), (5, 5), (0, 0), (8, 0)))) + "exists -\n"),
+    "events2: split brain kept until replicating": ("events2", (
+        "exists resource name:r0 role:Primary\nexists connection name:r0 conn-name:peer connection:Connecting\n"
+        "exists -\ncall helper name:r0 conn-name:peer helper:split-brain\n"
+        "change peer-device name:r0 conn-name:peer volume:0 out-of-sync:4096\n"
+        "change peer-device name:r0 conn-name:peer volume:0 replication:Off\n")),
+    "events2: unknown names renamed or destroyed": ("events2", (
+        "exists resource name:r0 role:Primary\nexists -\nrename resource name:rX new_name:rY\n"
+        "destroy resource name:zz\n")),
+    "events2: a peer device destroyed alone": ("events2", (
+        "exists resource name:r0 role:Primary\n"
+        "exists connection name:r0 conn-name:p connection:Connected role:Secondary\n"
+        "exists peer-device name:r0 conn-name:p volume:0 replication:Established peer-disk:UpToDate\n"
+        "exists peer-device name:r0 conn-name:p volume:1 replication:Established peer-disk:UpToDate\n"
+        "exists -\ndestroy peer-device name:r0 conn-name:p volume:1\n")),
+    "events2: a peer device without replication, odd words": ("events2", (
+        "exists resource name:r0 role:Primary\n\n"
+        "exists connection name:r0 conn-name:p connection:Weird role:Boss\n"
+        "exists connection name:r0 conn-name:q connection:Connected role:Secondary\n"
+        "exists peer-device name:r0 conn-name:q volume:0 peer-disk:UpToDate\nexists -\n")),
     "events2: second dump": ("events2", ("exists resource name:r0 role:Primary\nexists -\n"
                                          "exists resource name:r1 role:Secondary\nexists -\n")),
     "events2: nothing": ("events2", "garbage\n"),
