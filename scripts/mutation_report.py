@@ -47,6 +47,9 @@ def main() -> int:
     ap.add_argument("--survivors", action="store_true", help="list the surviving mutants not marked equivalent")
     ap.add_argument("--dir", type=Path, default=ROOT, help="the checkout mutmut ran in (default: this one)")
     ap.add_argument("--revision", help="name the revision (a copy without .git)")
+    ap.add_argument("--rerun", type=Path, action="append", default=[],
+                    help="a later run of some of the same mutants (`mutmut run NAME...` with newer tests, the code "
+                         "unchanged): its results replace these")
     args = ap.parse_args()
     files = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]["only_mutate"]
     equivalent = equivalent_mutants(ROOT / "docs" / "testing.md")
@@ -57,6 +60,9 @@ def main() -> int:
             print(f"{meta}: no results (run `make mutation` first)", file=sys.stderr)
             return 1
         codes: dict[str, int | None] = json.loads(meta.read_text())["exit_code_by_key"]
+        for later in args.rerun:
+            again = json.loads((later / "mutants" / f"{f}.meta").read_text())["exit_code_by_key"]
+            codes.update({k: v for k, v in again.items() if v is not None and k in codes})
         eq = {k for k in codes if k in equivalent}
         counted = {k: v for k, v in codes.items() if k not in eq}
         killed = sum(1 for v in counted.values() if v in KILLED)
