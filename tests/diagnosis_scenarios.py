@@ -97,6 +97,9 @@ SCENARIOS: dict[str, ClusterSnapshot] = {
                                speed_kib_s=None),
     "starting sync on the cstate (8.4)": drbd(CLEAN, "node2", replication_state=None, connection_state="StartingSyncT"),
     "no drbd on standby": with_node(CLEAN, "node2", drbd=()),
+    "no drbd on the active, standby outdated": drbd(with_node(CLEAN, "node1", drbd=()), "node2", disk_state="Outdated"),
+    # StandAlone is enough, whether or not the parser flagged a split brain
+    "standalone, not flagged": drbd(CLEAN, "node2", connection_state="StandAlone", split_brain_suspected=False),
     # ---- Galera
     "login refused": with_node(CLEAN, "node2", galera=None,
                                mysql_error="(1045, \"Access denied for user 'root'@'localhost'\")"),
@@ -163,6 +166,10 @@ SCENARIOS: dict[str, ClusterSnapshot] = {
     "standby two by design, two files": vrrp(CLEAN, "node2", effective_priority=40, track_scripts=(
         TrackScript("chk_drbd", -20, "BAD"), TrackScript("chk_drbd_role", -20, "BAD")), track_files=(
         TrackFile("maintenance", 1, -5), TrackFile("pin2", 2, -1))),
+    "standby zero-weight file": vrrp(CLEAN, "node2", effective_priority=70, track_scripts=(
+        TrackScript("chk_drbd", -20, "BAD"),), track_files=(TrackFile("nil", 0, 5),)),
+    "active weight-1 check": vrrp(CLEAN, "node1", track_scripts=(TrackScript("chk_one", 1, "GOOD"),
+                                                                   TrackScript("chk_mysql", 1, "GOOD"))),
     "standby pinned and penalised": pinned(vrrp(CLEAN, "node2", track_scripts=(TrackScript("chk_drbd", -20, "BAD"),)),
                                            "node2", -5, 65),
     "standby effective unknown": vrrp(H, "node2", effective_priority=None),

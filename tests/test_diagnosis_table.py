@@ -167,6 +167,10 @@ EXPECTED = {
     "unreachable, since unknown": ("", ["critical node-unreachable node2"]),
     "standby galera check fails, galera fine": ("wwi", ["warning standby-penalised node2"]),
     "standby two by design, two files": ("www", ["warning maintenance-pin node2", "warning standby-penalised node2"]),
+    "no drbd on the active, standby outdated": ("www", ["warning drbd-unknown node1", "warning drbd-disk node2"]),
+    "standalone, not flagged": ("wii", ["critical drbd-standalone node2"]),
+    "standby zero-weight file": ("wwi", ["warning standby-penalised node2"]),
+    "active weight-1 check": ("www", ["ok healthy"]),
 }
 
 
