@@ -119,7 +119,7 @@ def plan_switchover(snap: ClusterSnapshot, cfg: Config, target: str, lock_owner:
           f"VIP {cfg.vip} on {source}" if s and s.holds_vip(cfg.vip)
           else f"{target} already holds it" if t and t.holds_vip(cfg.vip) else "the VIP is not on the active node")
     for node, n in ((source, s), (target, t)):
-        g = n.galera if n else None
+        g = n.galera if n and n.reachable else None
         check(f"Galera on {node}", _galera_ok(n, cfg),
               f"{g.cluster_status}, {g.local_state_comment}, size {g.cluster_size}" if g else "MariaDB not answering")
     for node, n in ((source, s), (target, t)):
