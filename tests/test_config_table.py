@@ -233,7 +233,7 @@ ERRORS = [
      "c.yaml:5: nodes[1].host: expected text (a host name or address), got ''"),
     # a key that is not a plain value (a YAML complex key) has no name to give
     ("? [a]\n: 1\n", "c.yaml:1: None: unknown key; expected one of: actions, command_timeout_s, drbd, failover_log, "
-                    "keepalived, mariadb, nodes, poll_interval_s, record, streams, vip, web"),
+                    "keepalived, mariadb, nodes, notifications, poll_interval_s, record, streams, vip, web"),
     ("[" * 1000, "c.yaml: not valid YAML: nested too deeply"),
 ]
 

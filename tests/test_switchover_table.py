@@ -9,8 +9,8 @@ from dataclasses import replace
 import pytest
 
 from hatui.actions.plan import Plan
+from hatui.confmodel import hook_snippet
 from hatui.actions.switchover import (
-    HOOK_SNIPPET,
     drbd_on,
     maintenance_hook,
     plan_clear_maintenance,
@@ -194,9 +194,9 @@ def test_maintenance_hook_is_a_track_file_of_that_name_with_a_positive_weight(ho
         plan = plan_switchover(_vrrp(HEALTHY, "node1", track_files=(hook,)), CONFIG, "node2")
         assert not plan.runnable and not plan.steps
         assert plan.refusal == (
-            "node1 has no maintenance hook (/etc/keepalived/maintenance as a keepalived track_file), so hatui "
-            "cannot demote it the keepalived way. Add this to keepalived.conf on both nodes and reload keepalived:\n"
-            + HOOK_SNIPPET)
+            "node1 has no maintenance hook (a keepalived track_file named maintenance, the basename of "
+            "/etc/keepalived/maintenance), so hatui cannot demote it the keepalived way. Add this to "
+            "keepalived.conf on both nodes and reload keepalived:\n" + hook_snippet(CONFIG))
     assert maintenance_hook(None, CONFIG) is None
 
 
@@ -214,8 +214,11 @@ def test_the_steps_of_a_switchover_on_the_healthy_pair():
         "node1", "if mountpoint -q /mnt/drbd; then umount /mnt/drbd; fi; drbdadm secondary r0")
     assert release.effect == "node1 releases DRBD (only if the notify script did not)"
     assert release.verify.description == "node1 DRBD Secondary" and release.verify.timeout_s == 10
-    assert release.undo is None
+    assert release.undo == "drbdadm primary r0 && { mountpoint -q /mnt/drbd || mount /dev/drbd0 /mnt/drbd; }"
+    assert release.undo_verify.description == "DRBD r0 Primary and /mnt/drbd mounted on node1 again"
     assert (take.node, take.command) == ("node2", "drbdadm primary r0 && mount /dev/drbd0 /mnt/drbd")
+    assert take.undo == "if mountpoint -q /mnt/drbd; then umount /mnt/drbd; fi; drbdadm secondary r0"
+    assert take.undo_verify.description == "DRBD r0 Secondary and /mnt/drbd unmounted on node2"
     assert take.effect == "node2 takes DRBD and mounts /mnt/drbd (only if the notify script did not)"
     assert take.verify is take.skip_if is release.skip_if
     assert take.verify.description == "DRBD r0 Primary and /mnt/drbd mounted on node2 only"
@@ -264,6 +267,33 @@ def test_drbd_on_holds_only_with_the_target_primary_and_mounted_and_the_source_s
     }
     for case, snap in must_not.items():
         assert not _holds(v, snap), case
+
+
+def test_the_drbd_undo_checks_hold_only_where_drbd_is_back():
+    """The source takes DRBD back (its peer Secondary, unmounted, or not answering: powered off); the
+    target gives it up (Secondary, unmounted, answering)."""
+    plan = plan_switchover(HEALTHY, CONFIG, "node2")
+    _demote, release, take = plan.steps
+    back, gone = release.undo_verify, take.undo_verify
+    done = switched()
+    assert _holds(back, HEALTHY) and not _holds(back, done)
+    assert _holds(back, with_node(_drbd(HEALTHY, "node2", role="Primary"), "node2", reachable=False))  # peer off
+    must_not = {
+        "source Secondary": _drbd(HEALTHY, "node1", role="Secondary"),
+        "source not mounted": with_node(HEALTHY, "node1", drbd_mounted=False),
+        "source unreachable": with_node(HEALTHY, "node1", reachable=False),
+        "peer Primary too": _drbd(HEALTHY, "node2", role="Primary"),
+        "peer mounted": with_node(HEALTHY, "node2", drbd_mounted=True),
+        "peer mount unknown": with_node(HEALTHY, "node2", drbd_mounted=None),
+    }
+    for case, snap in must_not.items():
+        assert not _holds(back, snap), case
+    assert _holds(gone, HEALTHY) and not _holds(gone, done)
+    for case, snap in {"target Primary": _drbd(HEALTHY, "node2", role="Primary"),
+                       "target mounted": with_node(HEALTHY, "node2", drbd_mounted=True),
+                       "target mount unknown": with_node(HEALTHY, "node2", drbd_mounted=None),
+                       "target unreachable": with_node(HEALTHY, "node2", reachable=False)}.items():
+        assert not _holds(gone, snap), case
 
 
 def test_each_step_verify_on_the_snapshots_before_and_after():
@@ -497,8 +527,10 @@ def test_the_steps_through_sudo():
     assert [(s.node, s.command, s.undo) for s in plan.steps] == [
         ("node2", f"printf '%s\\n' 0 | {tee}", f"printf '%s\\n' -30 | {tee}"),
         ("node1", f"printf '%s\\n' -40 | {tee}", f"printf '%s\\n' 0 | {tee}"),
-        ("node1", "if mountpoint -q /mnt/drbd; then sudo -n umount /mnt/drbd; fi; sudo -n drbdadm secondary r0", None),
-        ("node2", "sudo -n drbdadm primary r0 && sudo -n mount /dev/drbd0 /mnt/drbd", None),
+        ("node1", "if mountpoint -q /mnt/drbd; then sudo -n umount /mnt/drbd; fi; sudo -n drbdadm secondary r0",
+         "sudo -n drbdadm primary r0 && { mountpoint -q /mnt/drbd || sudo -n mount /dev/drbd0 /mnt/drbd; }"),
+        ("node2", "sudo -n drbdadm primary r0 && sudo -n mount /dev/drbd0 /mnt/drbd",
+         "if mountpoint -q /mnt/drbd; then sudo -n umount /mnt/drbd; fi; sudo -n drbdadm secondary r0"),
     ]
     clear = plan_clear_maintenance(_pinned(switched(), "node1", -40, 40), SUDO_CONFIG, "node1")
     assert (clear.steps[0].command, clear.steps[0].undo) == (f"printf '%s\\n' 0 | {tee}",
