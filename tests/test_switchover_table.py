@@ -277,7 +277,9 @@ def test_the_drbd_undo_checks_hold_only_where_drbd_is_back():
     back, gone = release.undo_verify, take.undo_verify
     done = switched()
     assert _holds(back, HEALTHY) and not _holds(back, done)
-    assert _holds(back, with_node(_drbd(HEALTHY, "node2", role="Primary"), "node2", reachable=False))  # peer off
+    # the peer powered off: its last values (Primary, mounted) are stale and do not count
+    assert _holds(back, with_node(_drbd(HEALTHY, "node2", role="Primary"), "node2", reachable=False, drbd_mounted=True))
+    assert back.timeout_s == 15 and gone.timeout_s == 15
     must_not = {
         "source Secondary": _drbd(HEALTHY, "node1", role="Secondary"),
         "source not mounted": with_node(HEALTHY, "node1", drbd_mounted=False),
