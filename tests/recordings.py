@@ -30,6 +30,18 @@ def with_node(snap: ClusterSnapshot, name: str, **changes) -> ClusterSnapshot:
     return replace(snap, nodes=tuple(replace(n, **changes) if n.node == name else n for n in snap.nodes))
 
 
+def with_drbd(snap: ClusterSnapshot, name: str, **changes) -> ClusterSnapshot:
+    """`snap` with every DRBD resource of node `name` changed."""
+    n = snap.node(name)
+    return with_node(snap, name, drbd=tuple(replace(r, **changes) for r in n.drbd))
+
+
+def with_galera(snap: ClusterSnapshot, name: str, **changes) -> ClusterSnapshot:
+    """`snap` with node `name`'s Galera status changed."""
+    n = snap.node(name)
+    return with_node(snap, name, galera=replace(n.galera, **changes))
+
+
 def raw_poll(name: str, node: str) -> tuple[dict, NodeSnapshot]:
     """Node `node`'s raw poll in recording NAME, as the collector hands it to a recorder (with the
     failover-log lines its cycle read), and the NodeSnapshot it parses to."""

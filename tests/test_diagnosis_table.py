@@ -30,14 +30,9 @@ from tests.recordings import CONFIG
 FINDINGS_FILE = Path(__file__).parent / "fixtures" / "findings.json"
 
 
-@pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    """The findings name local times ("Checked at", "since"): read them in UTC."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+# the findings name local times ("Checked at", "since"): read in UTC (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("utc")
+
 
 
 def findings(name: str):

@@ -12,7 +12,7 @@ from hatui.actions.drbd import RESYNC_TIMEOUT_S, both_uptodate, plan_drbd, plan_
 from hatui.actions.galera import plan_galera_bootstrap
 from hatui.actions.plan import Plan
 from hatui.model import ClusterSnapshot, GraState
-from tests.recordings import CONFIG, recording, with_node
+from tests.recordings import with_drbd, with_galera, CONFIG, recording, with_node
 
 HEALTHY = recording("healthy")  # node1 Primary, mounted, VIP; node2 Secondary; both UpToDate
 RESYNC = recording("resync")  # node1 SyncTarget (Inconsistent), node2 SyncSource, VIP on node2
@@ -27,18 +27,10 @@ def whys(plan: Plan) -> dict[str, tuple[bool, str]]:
     return {c.name: (c.ok, c.why) for c in plan.prechecks}
 
 
-def _drbd(snap: ClusterSnapshot, node: str, **changes) -> ClusterSnapshot:
-    n = snap.node(node)
-    return with_node(snap, node, drbd=tuple(replace(r, **changes) for r in n.drbd))
-
-
-def _galera(snap: ClusterSnapshot, node: str, **changes) -> ClusterSnapshot:
-    n = snap.node(node)
-    return with_node(snap, node, galera=replace(n.galera, **changes))
 
 
 def standalone(snap: ClusterSnapshot, node: str) -> ClusterSnapshot:
-    return _drbd(snap, node, connection_state="StandAlone", replication_state="Off", peer_disk_state="DUnknown")
+    return with_drbd(snap, node, connection_state="StandAlone", replication_state="Off", peer_disk_state="DUnknown")
 
 
 # ---- DRBD: disconnect / connect ---------------------------------------------------------------------------
@@ -118,17 +110,17 @@ def test_resync_on_the_standby():
 
 @pytest.mark.parametrize("case,snap,node,fails", [
     ("StandAlone", standalone(HEALTHY, "node2"), "node2", "connected to the peer"),
-    ("peer Outdated", _drbd(HEALTHY, "node1", disk_state="Outdated"), "node2", "node1 has UpToDate data"),
+    ("peer Outdated", with_drbd(HEALTHY, "node1", disk_state="Outdated"), "node2", "node1 has UpToDate data"),
     ("peer without DRBD", with_node(HEALTHY, "node1", drbd=()), "node2", "node1 has UpToDate data"),
     ("mounted Primary", HEALTHY, "node1", "node1 is not the Primary with a mounted filesystem"),
-    ("syncing", _drbd(HEALTHY, "node2", replication_state="PausedSyncT"), "node2", "no resync running"),
+    ("syncing", with_drbd(HEALTHY, "node2", replication_state="PausedSyncT"), "node2", "no resync running"),
 ])
 def test_each_resync_precheck_fails_on_its_own(case, snap, node, fails):
     assert failed(plan_drbd(snap, CONFIG, "resync", node)) == [fails], case
 
 
 def test_resync_prechecks_say_why():
-    outdated = whys(plan_drbd(_drbd(HEALTHY, "node1", disk_state="Outdated"), CONFIG, "resync", "node2"))
+    outdated = whys(plan_drbd(with_drbd(HEALTHY, "node1", disk_state="Outdated"), CONFIG, "resync", "node2"))
     assert outdated["node1 has UpToDate data"] == (
         False, "node1 disk Outdated: invalidating node2 would destroy the only good copy")
     gone = whys(plan_drbd(with_node(HEALTHY, "node1", drbd=()), CONFIG, "resync", "node2"))
@@ -143,17 +135,17 @@ def test_resync_prechecks_say_why():
     assert running["no resync running"] == (False, "SyncTarget")
     assert running["connected to the peer"] == (True, "connection Connected")
     assert running["node2 has UpToDate data"] == (True, "node2 UpToDate")
-    none = whys(plan_drbd(_drbd(HEALTHY, "node2", replication_state=None), CONFIG, "resync", "node2"))
+    none = whys(plan_drbd(with_drbd(HEALTHY, "node2", replication_state=None), CONFIG, "resync", "node2"))
     assert none["no resync running"] == (True, "none")
 
 
 def test_resync_step_verify():
     (step,) = plan_drbd(HEALTHY, CONFIG, "resync", "node2").steps
-    assert step.verify.holds(_drbd(HEALTHY, "node2", replication_state="SyncTarget", disk_state="Inconsistent"))
-    assert step.verify.holds(_drbd(HEALTHY, "node2", replication_state="StartingSyncT", disk_state="Outdated"))
-    assert step.verify.holds(_drbd(HEALTHY, "node2", disk_state="Inconsistent"))
+    assert step.verify.holds(with_drbd(HEALTHY, "node2", replication_state="SyncTarget", disk_state="Inconsistent"))
+    assert step.verify.holds(with_drbd(HEALTHY, "node2", replication_state="StartingSyncT", disk_state="Outdated"))
+    assert step.verify.holds(with_drbd(HEALTHY, "node2", disk_state="Inconsistent"))
     assert step.verify.holds(HEALTHY)  # already UpToDate (a tiny device resyncs within a cycle)
-    assert not step.verify.holds(_drbd(HEALTHY, "node2", disk_state="Outdated"))
+    assert not step.verify.holds(with_drbd(HEALTHY, "node2", disk_state="Outdated"))
     assert not step.verify.holds(with_node(HEALTHY, "node2", drbd=()))
 
 
@@ -177,7 +169,7 @@ def test_pause_and_resume_sync():
     assert (step.command, step.undo) == ("drbdadm pause-sync r0", "drbdadm resume-sync r0")
     assert step.effect == "the resync pauses" and step.verify.description == "resync paused"
     assert step.verify.timeout_s == 10
-    paused = _drbd(RESYNC, "node1", replication_state="PausedSyncT")
+    paused = with_drbd(RESYNC, "node1", replication_state="PausedSyncT")
     assert step.verify.holds(paused) and not step.verify.holds(RESYNC)
     assert not step.verify.holds(with_node(RESYNC, "node1", drbd=()))
     resume = plan_drbd(paused, CONFIG, "resume-sync", "node1")
@@ -193,20 +185,20 @@ def test_pause_and_resume_sync():
 def test_both_uptodate():
     v = both_uptodate(CONFIG, "node1", "node2", 99)
     assert v.timeout_s == 99 and v.holds(HEALTHY)
-    must_not = [RESYNC, DOWN, standalone(HEALTHY, "node1"), _drbd(HEALTHY, "node2", disk_state="Outdated"),
-                _drbd(HEALTHY, "node1", disk_state="Inconsistent"),
-                _drbd(HEALTHY, "node1", replication_state="VerifyS"),
-                _drbd(HEALTHY, "node2", replication_state="VerifyT"),
-                _drbd(HEALTHY, "node2", connection_state="Connecting"), with_node(HEALTHY, "node2", drbd=())]
+    must_not = [RESYNC, DOWN, standalone(HEALTHY, "node1"), with_drbd(HEALTHY, "node2", disk_state="Outdated"),
+                with_drbd(HEALTHY, "node1", disk_state="Inconsistent"),
+                with_drbd(HEALTHY, "node1", replication_state="VerifyS"),
+                with_drbd(HEALTHY, "node2", replication_state="VerifyT"),
+                with_drbd(HEALTHY, "node2", connection_state="Connecting"), with_node(HEALTHY, "node2", drbd=())]
     for snap in must_not:
         assert not v.holds(snap)
-    assert v.holds(_drbd(_drbd(HEALTHY, "node1", replication_state=None), "node2", replication_state=None))
+    assert v.holds(with_drbd(with_drbd(HEALTHY, "node1", replication_state=None), "node2", replication_state=None))
     # the live report while waiting: the resync's progress on the first node
     assert v.report(RESYNC).startswith("node1: SyncTarget") and v.report(RESYNC).endswith("disk Inconsistent")
     n1 = RESYNC.node("node1").drbd[0]
-    detail = _drbd(RESYNC, "node1", sync_percent=42.25, eta_s=30, speed_kib_s=12345)
+    detail = with_drbd(RESYNC, "node1", sync_percent=42.25, eta_s=30, speed_kib_s=12345)
     assert v.report(detail) == "node1: SyncTarget 42.2 %, 12,345 KiB/s, ETA 30 s, disk Inconsistent"
-    bare = _drbd(RESYNC, "node1", sync_percent=None, eta_s=None, speed_kib_s=None, replication_state=None)
+    bare = with_drbd(RESYNC, "node1", sync_percent=None, eta_s=None, speed_kib_s=None, replication_state=None)
     assert v.report(bare) == f"node1: {n1.connection_state}, disk Inconsistent"
     assert v.report(DOWN) == "node1: no DRBD status"
 
@@ -215,7 +207,7 @@ def test_both_uptodate():
 def split(snap: ClusterSnapshot = HEALTHY) -> ClusterSnapshot:
     """Both sides StandAlone, how much each changed not known (out_of_sync_kib None)."""
     both = standalone(standalone(snap, "node1"), "node2")
-    return _drbd(_drbd(both, "node1", out_of_sync_kib=None), "node2", out_of_sync_kib=None)
+    return with_drbd(with_drbd(both, "node1", out_of_sync_kib=None), "node2", out_of_sync_kib=None)
 
 
 def test_split_brain_recovery_discarding_the_standby():
@@ -235,7 +227,7 @@ def test_split_brain_recovery_discarding_the_standby():
     ]
     release = plan.steps[0]
     assert release.verify.description == "node2 Secondary" and release.verify.timeout_s == 10
-    assert release.verify.holds(split()) and not release.verify.holds(_drbd(split(), "node2", role="Primary"))
+    assert release.verify.holds(split()) and not release.verify.holds(with_drbd(split(), "node2", role="Primary"))
     assert not release.verify.holds(with_node(split(), "node2", drbd=()))
     assert plan.steps[1].effect == "node2 will throw away its changes and take node1's"
     assert plan.steps[2].effect == "node1 reconnects and becomes SyncSource"
@@ -245,10 +237,10 @@ def test_split_brain_recovery_discarding_the_standby():
 
 def test_split_brain_recovery_when_only_the_victim_dropped_the_connection_or_only_the_survivor():
     # the survivor still Connecting: it needs no `connect`; a victim not yet StandAlone is disconnected first
-    only_victim = standalone(_drbd(HEALTHY, "node1", connection_state="Connecting"), "node2")
+    only_victim = standalone(with_drbd(HEALTHY, "node1", connection_state="Connecting"), "node2")
     assert [s.command for s in plan_split_brain(only_victim, CONFIG, "node2").steps][1:] == [
         "drbdadm connect --discard-my-data r0"]
-    only_survivor = standalone(_drbd(HEALTHY, "node2", connection_state="Connecting"), "node1")
+    only_survivor = standalone(with_drbd(HEALTHY, "node2", connection_state="Connecting"), "node1")
     plan = plan_split_brain(only_survivor, CONFIG, "node2")
     assert plan.runnable
     assert [s.command for s in plan.steps][1:] == ["drbdadm disconnect r0", "drbdadm connect --discard-my-data r0",
@@ -269,7 +261,7 @@ def test_each_split_brain_precheck_fails_on_its_own():
     nothing = plan_split_brain(with_node(with_node(split(), "node1", drbd=()), "node2", drbd=()), CONFIG, "node2")
     assert whys(nothing)["both nodes reachable"] == (False, "no DRBD status")
     assert whys(nothing)["split brain (a side StandAlone)"] == (False, "node2 ?, node1 ?")
-    oos = plan_split_brain(_drbd(split(), "node1", out_of_sync_kib=2048), CONFIG, "node2")
+    oos = plan_split_brain(with_drbd(split(), "node1", out_of_sync_kib=2048), CONFIG, "node2")
     assert "node1: Primary, StandAlone, disk UpToDate, 2,048 KiB changed that the other lacks" in \
         whys(oos)["both nodes reachable"][1]
 
@@ -292,7 +284,7 @@ def test_bootstrap_of_a_survivor_whose_peer_is_down():
     assert (step.node, step.command) == ("node2", 'mysql -e "SET GLOBAL wsrep_provider_options=\'pc.bootstrap=YES\'"')
     assert step.effect == "node2 forms a new Primary component on its own"
     assert step.verify.description == "Galera Primary on node2" and step.verify.timeout_s == 20
-    assert not step.verify.holds(DOWN) and step.verify.holds(_galera(DOWN, "node2", cluster_status="Primary"))
+    assert not step.verify.holds(DOWN) and step.verify.holds(with_galera(DOWN, "node2", cluster_status="Primary"))
     assert not step.verify.holds(with_node(DOWN, "node2", galera=None))
     assert plan.notes[0].startswith("Afterwards node1 rejoins when its MariaDB runs again")
 

@@ -18,7 +18,7 @@ from hatui.actions.switchover import (
     vip_only_on,
 )
 from hatui.model import ClusterSnapshot, IpAddress, TrackFile, TrackScript, WebCheck
-from tests.recordings import CONFIG, recording, with_node
+from tests.recordings import with_drbd, with_galera, CONFIG, recording, with_node
 
 VIP = CONFIG.vip
 
@@ -31,14 +31,6 @@ def check(plan: Plan, name: str):
     return next(c for c in plan.prechecks if c.name == name)
 
 
-def _drbd(snap: ClusterSnapshot, node: str, **changes) -> ClusterSnapshot:
-    n = snap.node(node)
-    return with_node(snap, node, drbd=tuple(replace(r, **changes) for r in n.drbd))
-
-
-def _galera(snap: ClusterSnapshot, node: str, **changes) -> ClusterSnapshot:
-    n = snap.node(node)
-    return with_node(snap, node, galera=replace(n.galera, **changes))
 
 
 def _vrrp(snap: ClusterSnapshot, node: str, **changes) -> ClusterSnapshot:
@@ -75,17 +67,17 @@ HEALTHY = recording("healthy")  # node1 active (VIP, DRBD Primary, mounted), nod
 # ---- each pre-check failing on its own ------------------------------------------------------------------
 ALONE = {
     "node1 holds the VIP": _without_vip(HEALTHY, "node1"),
-    "Galera on node1 non-Primary": _galera(HEALTHY, "node1", cluster_status="non-Primary"),
+    "Galera on node1 non-Primary": with_galera(HEALTHY, "node1", cluster_status="non-Primary"),
     # Synced but not Primary, Primary but not Synced: both halves are needed
-    "Galera on node2 non-Primary but Synced": _galera(HEALTHY, "node2", cluster_status="non-Primary"),
-    "Galera on node2 Donor": _galera(HEALTHY, "node2", local_state_comment="Donor/Desynced"),
-    "Galera on node1 size 1": _galera(HEALTHY, "node1", cluster_size=1),
-    "Galera on node1 size unknown": _galera(HEALTHY, "node1", cluster_size=None),
+    "Galera on node2 non-Primary but Synced": with_galera(HEALTHY, "node2", cluster_status="non-Primary"),
+    "Galera on node2 Donor": with_galera(HEALTHY, "node2", local_state_comment="Donor/Desynced"),
+    "Galera on node1 size 1": with_galera(HEALTHY, "node1", cluster_size=1),
+    "Galera on node1 size unknown": with_galera(HEALTHY, "node1", cluster_size=None),
     "Galera on node2 MariaDB down": with_node(HEALTHY, "node2", galera=None, mysql_error="Can't connect"),
-    "DRBD on node1 Connecting": _drbd(HEALTHY, "node1", connection_state="Connecting"),
-    "DRBD on node2 Outdated": _drbd(HEALTHY, "node2", disk_state="Outdated"),
-    "DRBD on node1 peer Inconsistent": _drbd(HEALTHY, "node1", peer_disk_state="Inconsistent"),
-    "DRBD on node2 SyncTarget": _drbd(HEALTHY, "node2", replication_state="SyncTarget"),
+    "DRBD on node1 Connecting": with_drbd(HEALTHY, "node1", connection_state="Connecting"),
+    "DRBD on node2 Outdated": with_drbd(HEALTHY, "node2", disk_state="Outdated"),
+    "DRBD on node1 peer Inconsistent": with_drbd(HEALTHY, "node1", peer_disk_state="Inconsistent"),
+    "DRBD on node2 SyncTarget": with_drbd(HEALTHY, "node2", replication_state="SyncTarget"),
     "DRBD on node1 no status": with_node(HEALTHY, "node1", drbd=()),
     "node2's health checks chk_mysql BAD": _scripts(HEALTHY, "node2", chk_mysql="BAD"),
     "node2's health checks chk_galera unknown": _scripts(HEALTHY, "node2", chk_galera="unknown"),
@@ -143,7 +135,7 @@ def test_the_failing_prechecks_say_why():
     back = plan_switchover(switched(), CONFIG, "node2")
     assert check(back, "node1 holds the VIP").why == "node2 already holds it"
     assert not check(back, "node1 holds the VIP").ok
-    odd = plan_switchover(_drbd(HEALTHY, "node2", replication_state=None, disk_state="Outdated"), CONFIG, "node2")
+    odd = plan_switchover(with_drbd(HEALTHY, "node2", replication_state=None, disk_state="Outdated"), CONFIG, "node2")
     assert check(odd, "DRBD on node2").why == "Connected, Outdated/UpToDate, no resync"
     bad = plan_switchover(_scripts(HEALTHY, "node2", chk_mysql="BAD"), CONFIG, "node2")
     assert check(bad, "node2's health checks").why == (
@@ -157,14 +149,14 @@ def test_the_failing_prechecks_say_why():
 
 def test_drbd_replication_off_or_unprinted_passes():
     for state in ("Off", None):
-        plan = plan_switchover(_drbd(HEALTHY, "node2", replication_state=state), CONFIG, "node2")
+        plan = plan_switchover(with_drbd(HEALTHY, "node2", replication_state=state), CONFIG, "node2")
         assert plan.runnable, (state, plan.render())
 
 
 def test_a_role_dependent_check_blocks_when_the_target_is_not_secondary():
     # chk_drbd BAD is excused only because node2 is Secondary; on a Primary (or unknown) role it blocks
     for role in ("Primary", "Unknown"):
-        plan = plan_switchover(_drbd(HEALTHY, "node2", role=role), CONFIG, "node2")
+        plan = plan_switchover(with_drbd(HEALTHY, "node2", role=role), CONFIG, "node2")
         assert "node2's health checks" in failed(plan), role
         assert "passes once promoted" not in check(plan, "node2's health checks").why
     good = plan_switchover(_scripts(HEALTHY, "node2", chk_drbd="GOOD"), CONFIG, "node2")
@@ -255,9 +247,9 @@ def test_drbd_on_holds_only_with_the_target_primary_and_mounted_and_the_source_s
     assert _holds(v, done)
     assert not _holds(v, HEALTHY)
     must_not = {
-        "target Secondary": _drbd(done, "node2", role="Secondary"),
-        "source Primary too": _drbd(done, "node1", role="Primary"),
-        "source role unknown": _drbd(done, "node1", role="Unknown"),
+        "target Secondary": with_drbd(done, "node2", role="Secondary"),
+        "source Primary too": with_drbd(done, "node1", role="Primary"),
+        "source role unknown": with_drbd(done, "node1", role="Unknown"),
         "target not mounted": with_node(done, "node2", drbd_mounted=False),
         "target mount unknown": with_node(done, "node2", drbd_mounted=None),
         "source still mounted": with_node(done, "node1", drbd_mounted=True),
@@ -278,20 +270,21 @@ def test_the_drbd_undo_checks_hold_only_where_drbd_is_back():
     done = switched()
     assert _holds(back, HEALTHY) and not _holds(back, done)
     # the peer powered off: its last values (Primary, mounted) are stale and do not count
-    assert _holds(back, with_node(_drbd(HEALTHY, "node2", role="Primary"), "node2", reachable=False, drbd_mounted=True))
+    off = with_node(with_drbd(HEALTHY, "node2", role="Primary"), "node2", reachable=False, drbd_mounted=True)
+    assert _holds(back, off)
     assert back.timeout_s == 15 and gone.timeout_s == 15
     must_not = {
-        "source Secondary": _drbd(HEALTHY, "node1", role="Secondary"),
+        "source Secondary": with_drbd(HEALTHY, "node1", role="Secondary"),
         "source not mounted": with_node(HEALTHY, "node1", drbd_mounted=False),
         "source unreachable": with_node(HEALTHY, "node1", reachable=False),
-        "peer Primary too": _drbd(HEALTHY, "node2", role="Primary"),
+        "peer Primary too": with_drbd(HEALTHY, "node2", role="Primary"),
         "peer mounted": with_node(HEALTHY, "node2", drbd_mounted=True),
         "peer mount unknown": with_node(HEALTHY, "node2", drbd_mounted=None),
     }
     for case, snap in must_not.items():
         assert not _holds(back, snap), case
     assert _holds(gone, HEALTHY) and not _holds(gone, done)
-    for case, snap in {"target Primary": _drbd(HEALTHY, "node2", role="Primary"),
+    for case, snap in {"target Primary": with_drbd(HEALTHY, "node2", role="Primary"),
                        "target mounted": with_node(HEALTHY, "node2", drbd_mounted=True),
                        "target mount unknown": with_node(HEALTHY, "node2", drbd_mounted=None),
                        "target unreachable": with_node(HEALTHY, "node2", reachable=False)}.items():
@@ -306,13 +299,13 @@ def test_each_step_verify_on_the_snapshots_before_and_after():
     assert not _holds(demote.verify, HEALTHY) and _holds(demote.verify, done)
     assert _holds(demote.undo_verify, HEALTHY) and not _holds(demote.undo_verify, done)
     assert not _holds(release.verify, HEALTHY) and _holds(release.verify, done)
-    assert not _holds(release.verify, _drbd(done, "node1", role="Unknown"))
+    assert not _holds(release.verify, with_drbd(done, "node1", role="Unknown"))
     assert not _holds(take.verify, HEALTHY) and _holds(take.verify, done)
     galera_final, web_final = plan.final
     assert _holds(galera_final, done) and _holds(galera_final, HEALTHY)
-    for bad in (_galera(done, "node1", cluster_status="non-Primary"),
-                _galera(done, "node2", local_state_comment="Joined"),
-                _galera(done, "node2", cluster_size=1), with_node(done, "node1", galera=None),
+    for bad in (with_galera(done, "node1", cluster_status="non-Primary"),
+                with_galera(done, "node2", local_state_comment="Joined"),
+                with_galera(done, "node2", cluster_size=1), with_node(done, "node1", galera=None),
                 # the collector keeps an unreachable node's last data (collector._unreachable): stale, not Synced
                 with_node(done, "node1", reachable=False, error="timed out")):
         assert not _holds(galera_final, bad)
@@ -415,8 +408,8 @@ def test_a_node_missing_from_the_snapshot_or_without_vrrp_data():
 
 def test_galera_size_unknown_fails_even_where_one_member_is_expected():
     cfg = replace(CONFIG, mariadb=replace(CONFIG.mariadb, expected_cluster_size=1))
-    assert plan_switchover(_galera(HEALTHY, "node2", cluster_size=1), cfg, "node2").runnable
-    plan = plan_switchover(_galera(HEALTHY, "node2", cluster_size=None), cfg, "node2")
+    assert plan_switchover(with_galera(HEALTHY, "node2", cluster_size=1), cfg, "node2").runnable
+    plan = plan_switchover(with_galera(HEALTHY, "node2", cluster_size=None), cfg, "node2")
     assert failed(plan) == ["Galera on node2"]
 
 

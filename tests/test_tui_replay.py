@@ -3,7 +3,6 @@ Pilot, looks with an SVG snapshot."""
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -19,14 +18,6 @@ from tests.recordings import CONFIG, record_cycles
 T0 = 1_795_589_000.0
 
 
-@pytest.fixture
-def utc(monkeypatch):
-    """The header shows local times: fixed to UTC so the screen is the same on every machine."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 @pytest.fixture
